@@ -1,0 +1,144 @@
+"""The column ADC: quantization of a column signal to a code, and the cost of one conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import ClassVar
+
+import numpy as np
+
+from devices.adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
+from devices.cost import Cost
+from devices.validate import check_choice, check_int, check_keys, check_positive
+
+__all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "FlashAdc", "SarAdc", "adc_from_dict"]
+
+
+class _AdcBase:
+    """Quantization and cost shared by every ADC kind (REFERENCE §1 "ADC"); subclasses give ``latency_s``.
+
+    ``code = clamp(floor(x/lsb_levels + 0.5), 0, 2**bits - 1)`` where ``x = (I - I_ref)/I_lsb`` is the column
+    signal in units of one level step at one unit of drive, ``I_lsb = v_unit·delta_g``. Rounding is half-up
+    (``floor(x + 0.5)``), so an exact integer signal maps to itself. ``lsb_levels`` is the range/gain knob:
+    the ADC step in level steps (1.0: one code per level step; 2.0: half the resolution, twice the range).
+    A conversion is *clipped* when its unclipped code is below 0 or above ``max_code``.
+    """
+
+    def _check_common(self) -> None:
+        check_int("adc.bits", self.bits, 1, 16)
+        object.__setattr__(self, "lsb_levels", check_positive("adc.lsb_levels", self.lsb_levels))
+        if not isinstance(self.energy, tuple(ADC_ENERGY_MODELS.values())):
+            raise ValueError(
+                f"adc.energy = {self.energy!r} is not an ADC energy model; allowed: {', '.join(ADC_ENERGY_MODELS)}"
+            )
+        self.energy.energy_j(self.bits, self.latency_s)
+
+    @property
+    def max_code(self) -> int:
+        """Largest output code, ``2**bits - 1``."""
+        return (1 << self.bits) - 1
+
+    def quantize(self, x_lsb) -> tuple[np.ndarray, int]:
+        """Codes (int64, the shape of ``x_lsb``) and the number of clipped conversions.
+
+        ``x_lsb``: finite column signals in units of one level step (``I/I_unit``). One vectorised pass.
+        """
+        x = np.asarray(x_lsb, dtype=np.float64)
+        r = x / self.lsb_levels if self.lsb_levels != 1.0 else x + 0.0
+        r += 0.5
+        np.floor(r, out=r)
+        top = float(self.max_code)
+        n_clipped = int(np.count_nonzero(r < 0.0)) + int(np.count_nonzero(r > top))
+        np.clip(r, 0.0, top, out=r)
+        return r.astype(np.int64), n_clipped
+
+    def convert(self, current_a, lsb_a, ref_a=0.0) -> tuple[np.ndarray, int]:
+        """Physical entry point: ``quantize((current_a - ref_a)/lsb_a)``; amperes in, codes out.
+
+        ``lsb_a`` is ``I_lsb = v_unit·delta_g`` (scalar or broadcastable array, every entry ``> 0``);
+        ``ref_a`` the reference-column current that removes the ``g_min`` floor.
+        """
+        lsb = np.asarray(lsb_a, dtype=np.float64)
+        if not np.all(lsb > 0.0):
+            raise ValueError(f"adc.lsb_a = {lsb_a!r} is out of range; allowed > 0")
+        return self.quantize((np.asarray(current_a, dtype=np.float64) - ref_a) / lsb)
+
+    def conversion_cost(self) -> Cost:
+        """Cost of ONE conversion: ``Cost(energy.energy_j(bits, latency_s), latency_s)``."""
+        latency = self.latency_s
+        return Cost(self.energy.energy_j(self.bits, latency), latency)
+
+
+@dataclass(frozen=True)
+class SarAdc(_AdcBase):
+    """Successive-approximation ADC: one comparison per bit plus ``overhead_cycles`` (sampling/reset).
+
+    Latency per conversion ``(bits + overhead_cycles)·t_cycle_s`` (NeuroSim: ``(N + 1)`` cycles of 1 ns,
+    REFERENCE §3). Energy from ``energy`` (``ADC_ENERGY_MODELS``). Quantization: see ``_AdcBase``. Validity:
+    ``bits`` 1..16, ``t_cycle_s > 0``, ``overhead_cycles >= 0``, ``lsb_levels > 0``, and ``bits`` within the
+    energy model's range.
+    """
+
+    kind: ClassVar[str] = "sar"
+    prefix: ClassVar[str] = "adc"
+    bits: int = field(metadata={"unit": "bit"})
+    energy: AdcEnergyModel = field(metadata={"section": "model"})
+    t_cycle_s: float = field(metadata={"unit": "s"})
+    overhead_cycles: int = field(default=1, metadata={"unit": "count"})
+    lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "t_cycle_s", check_positive("adc.t_cycle_s", self.t_cycle_s))
+        check_int("adc.overhead_cycles", self.overhead_cycles, 0)
+        self._check_common()
+
+    @property
+    def latency_s(self) -> float:
+        """Latency of one conversion, ``(bits + overhead_cycles)·t_cycle_s``."""
+        return (self.bits + self.overhead_cycles) * self.t_cycle_s
+
+
+@dataclass(frozen=True)
+class FlashAdc(_AdcBase):
+    """Flash ADC: ``2**bits - 1`` comparators resolve a conversion in one cycle, latency ``t_conv_s``.
+
+    Energy from ``energy`` (typically ``flash_comparators``). Quantization: see ``_AdcBase``. Validity:
+    ``bits`` 1..16, ``t_conv_s > 0``, ``lsb_levels > 0``.
+    """
+
+    kind: ClassVar[str] = "flash"
+    prefix: ClassVar[str] = "adc"
+    bits: int = field(metadata={"unit": "bit"})
+    energy: AdcEnergyModel = field(metadata={"section": "model"})
+    t_conv_s: float = field(metadata={"unit": "s"})
+    lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "t_conv_s", check_positive("adc.t_conv_s", self.t_conv_s))
+        self._check_common()
+
+    @property
+    def latency_s(self) -> float:
+        """Latency of one conversion, ``t_conv_s``."""
+        return self.t_conv_s
+
+
+Adc = SarAdc | FlashAdc
+
+ADC_MODELS: dict[str, type] = {"sar": SarAdc, "flash": FlashAdc}
+
+
+def adc_from_dict(d: dict) -> Adc:
+    """Build an ADC from ``{"kind": "sar" | "flash", **parameters, "energy": {"model": ..., ...}}`` (SI units).
+
+    ``energy`` may also be an energy-model object. Unknown kinds raise ``ValueError`` listing the valid ones.
+    """
+    params = dict(d)
+    kind = check_choice("adc.kind", params.pop("kind", None), ADC_MODELS)
+    cls = ADC_MODELS[kind]
+    flds = fields(cls)
+    check_keys("adc", params, [f.name for f in flds], [f.name for f in flds if f.default is MISSING])
+    if isinstance(params.get("energy"), Mapping):
+        params["energy"] = adc_energy_from_dict(params["energy"])
+    return cls(**params)

@@ -1,0 +1,352 @@
+"""Device cards: one published technology or design per TOML file, every number with its unit and source.
+
+Card format (``devices/cards/<name>.toml``)::
+
+    schema_version = 1
+    name = "isaac-2016"
+    description = "..."
+    [crossbar]  [cell]  [cell.variation]  [dac]  [sample_hold]  [adc]  [adc.energy]  [shift_add]  [register]
+
+Inside a section each key is the dataclass field name with its SI suffix. A number is an inline table
+``{ value = 30, unit = "pJ", source = "..." }`` (``value`` may be a list of numbers); the loader converts it to
+SI (prefixes f p n u µ m k M G on J W S s V A Hz Ohm/Ω; ``"1"``, ``"bit"``, ``"count"`` are dimensionless) and
+checks the unit against the field's declared unit (``dataclasses.field(metadata={"unit": ...})``). A unit
+that is not one of these (e.g. ``"S^(1-k)"`` for polynomial coefficients) must be written exactly as the field
+declares it and is taken as SI. Enumerations (``kind = "sar"``, ``model = "table"``) are plain strings.
+Every number needs its source.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from devices.adc import ADC_MODELS, Adc, adc_from_dict
+from devices.adc_energy import ADC_ENERGY_MODELS
+from devices.crossbar import Crossbar
+from devices.dac import Dac
+from devices.digital import Register, ShiftAdd
+from devices.memristor import MemristorCell
+from devices.sense_amp import SampleHold
+from devices.validate import check_keys
+from devices.variation import SIGMA_MODELS, sigma_model_from_dict
+
+SCHEMA_VERSION = 1
+
+# Sections built from one fixed class, and sections whose class is chosen by a string key in the section.
+_FIXED_SECTIONS: dict[str, type] = {
+    "crossbar": Crossbar,
+    "cell": MemristorCell,
+    "dac": Dac,
+    "sample_hold": SampleHold,
+    "shift_add": ShiftAdd,
+    "register": Register,
+}
+_SELECTED_SECTIONS: dict[str, tuple[str, dict[str, type]]] = {
+    "adc": ("kind", ADC_MODELS),
+    "cell.variation": ("model", SIGMA_MODELS),
+    "adc.energy": ("model", ADC_ENERGY_MODELS),
+}
+SECTIONS = ("crossbar", "cell", "dac", "sample_hold", "adc", "shift_add", "register")
+
+_DIMENSIONLESS = ("1", "bit", "count")
+_BASE_UNITS = {"Ohm": "Ohm", "Ω": "Ohm", "Hz": "Hz", "J": "J", "W": "W", "S": "S", "s": "s", "V": "V", "A": "A"}
+_PREFIX_EXP10 = {"": 0, "f": -15, "p": -12, "n": -9, "u": -6, "µ": -6, "μ": -6, "m": -3, "k": 3, "M": 6, "G": 9}
+
+
+def _dimension(unit: str) -> tuple[str, int] | None:
+    """(dimension, power of ten) of a unit string, or None if it is not a recognised SI unit."""
+    if unit in _DIMENSIONLESS:
+        return "1", 0
+    for base in sorted(_BASE_UNITS, key=len, reverse=True):
+        if unit.endswith(base) and unit[: -len(base)] in _PREFIX_EXP10:
+            return _BASE_UNITS[base], _PREFIX_EXP10[unit[: -len(base)]]
+    return None
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _scale(v: int | float, exp10: int) -> int | float:
+    # Division/multiplication by an exact power of ten rounds once (30 pJ -> 3e-11 exactly as written).
+    if exp10 == 0:
+        return v
+    return v / 10**-exp10 if exp10 < 0 else v * 10**exp10
+
+
+def to_si(label: str, qualified: str, value: object, unit: object, field_unit: str) -> object:
+    """Convert a card number (or list of numbers) in ``unit`` to the SI unit ``field_unit`` of its field.
+
+    Raises ``ValueError`` naming the card, the field and the unit when the dimensions differ.
+    """
+    if not isinstance(unit, str):
+        raise ValueError(f"card '{label}': {qualified} unit = {unit!r} is not a string")
+    want, got = _dimension(field_unit), _dimension(unit)
+    if want is None:
+        if unit != field_unit:
+            raise ValueError(f"card '{label}': {qualified} has unit '{unit}'; allowed only '{field_unit}' (SI)")
+        exp10 = 0
+    elif got is None or got[0] != want[0]:
+        need = "dimensionless ('1', 'bit' or 'count')" if want[0] == "1" else f"'{want[0]}' (with an SI prefix)"
+        raise ValueError(f"card '{label}': {qualified} has unit '{unit}'; allowed a unit of {need}")
+    else:
+        exp10 = got[1]
+    if _is_number(value):
+        return _scale(value, exp10)
+    if isinstance(value, list) and value and all(_is_number(v) for v in value):
+        return [_scale(v, exp10) for v in value]
+    raise ValueError(f"card '{label}': {qualified} value = {value!r} is not a number or a list of numbers")
+
+
+def _section_class(label: str, path: str, table: Mapping) -> tuple[type, str | None]:
+    if path in _FIXED_SECTIONS:
+        return _FIXED_SECTIONS[path], None
+    selector, registry = _SELECTED_SECTIONS[path]
+    name = table.get(selector)
+    if name not in registry:
+        raise ValueError(
+            f"card '{label}': {path}.{selector} = {name!r} is not valid; allowed: {', '.join(sorted(registry))}"
+        )
+    return registry[name], selector
+
+
+def _parse_section(label: str, path: str, table: object, sources: dict[str, str]) -> dict:
+    """One TOML section -> dict of SI values (sub-sections nested); records each number's source."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"card '{label}': [{path}] must be a table")
+    cls, selector = _section_class(label, path, table)
+    by_name = {f.name: f for f in fields(cls)}
+    out: dict = {}
+    for key, raw in table.items():
+        q = f"{path}.{key}"
+        if key == selector:
+            out[key] = raw
+            continue
+        f = by_name.get(key)
+        if f is None:
+            allowed = sorted(by_name) + ([selector] if selector else [])
+            raise ValueError(f"card '{label}': unknown key {q!r}; allowed: {', '.join(allowed)}")
+        if "section" in f.metadata:
+            out[key] = _parse_section(label, q, raw, sources)
+        elif "unit" in f.metadata:
+            if not (isinstance(raw, Mapping) and "value" in raw and raw.get("source")):
+                raise ValueError(
+                    f"card '{label}': {q} = {raw!r} has no source; every number needs its source "
+                    '(write { value = ..., unit = "...", source = "..." })'
+                )
+            check_keys(f"card '{label}': {q}", raw, ("value", "unit", "source"), ("value", "unit", "source"))
+            if not isinstance(raw["source"], str):
+                raise ValueError(f"card '{label}': {q} source = {raw['source']!r} is not a string")
+            out[key] = to_si(label, q, raw["value"], raw["unit"], f.metadata["unit"])
+            sources[q] = raw["source"]
+        else:
+            if not isinstance(raw, str):
+                raise ValueError(f"card '{label}': {q} = {raw!r} is not a string")
+            out[key] = raw
+    return out
+
+
+def _number_leaves(prefix: str, value: object):
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _number_leaves(f"{prefix}.{k}", v)
+    elif _is_number(value) or isinstance(value, (list, tuple)):
+        yield prefix
+
+
+def _apply_overrides(label: str, si: dict, overrides: Mapping, sources: dict[str, str]) -> None:
+    """Merge ``overrides`` (nested, SI) into ``si`` in place; overridden numbers get source "user override".
+
+    A sub-table whose ``kind``/``model`` differs from the card's replaces that section wholly (its old
+    parameters would not fit the new model); otherwise keys merge.
+    """
+
+    def merge(base: dict, over: Mapping, path: str) -> None:
+        for key, val in over.items():
+            q = f"{path}.{key}" if path else key
+            if not path and key not in SECTIONS:
+                allowed = ", ".join(SECTIONS)
+                raise ValueError(f"card '{label}': unknown override section {key!r}; allowed: {allowed}")
+            if isinstance(val, Mapping):
+                selector = _SELECTED_SECTIONS.get(q, (None,))[0]
+                old = base.get(key)
+                if isinstance(old, dict) and not (selector in val and val[selector] != old.get(selector)):
+                    merge(old, val, q)
+                    continue
+            for stale in [s for s in sources if s.startswith(q + ".")]:
+                del sources[stale]
+            base[key] = copy.deepcopy(dict(val) if isinstance(val, Mapping) else val)
+            for leaf in _number_leaves(q, val):
+                sources[leaf] = "user override"
+
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"card '{label}': overrides = {overrides!r} is not a dict")
+    merge(si, overrides, "")
+
+
+def _build_component(section: str, d: object):
+    if not isinstance(d, Mapping):
+        raise ValueError(f"{section} = {d!r} is not a table")
+    if section == "adc":
+        return adc_from_dict(d)
+    cls = _FIXED_SECTIONS[section]
+    flds = fields(cls)
+    check_keys(section, d, [f.name for f in flds], [f.name for f in flds if f.default is MISSING])
+    params = dict(d)
+    if isinstance(params.get("variation"), Mapping):
+        params["variation"] = sigma_model_from_dict(params["variation"])
+    return cls(**params)
+
+
+def _build_card(label: str, name: object, description: object, si: Mapping, sources: dict[str, str]) -> DeviceCard:
+    missing = [s for s in SECTIONS if s not in si]
+    if missing:
+        raise ValueError(f"card '{label}': missing section [{missing[0]}]")
+    try:
+        parts = {s: _build_component(s, si[s]) for s in SECTIONS}
+        return DeviceCard(name=name, description=description, sources=dict(sources), **parts)
+    except ValueError as exc:
+        raise ValueError(f"card '{label}': {exc}") from None
+
+
+def _as_plain(obj: object) -> object:
+    """A component (or value) as JSON-serialisable plain data in SI units, selector key first."""
+    if is_dataclass(obj):
+        out: dict = {}
+        for attr in ("kind", "model"):
+            if isinstance(getattr(type(obj), attr, None), str):
+                out[attr] = getattr(type(obj), attr)
+        for f in fields(obj):
+            out[f.name] = _as_plain(getattr(obj, f.name))
+        return out
+    if isinstance(obj, tuple):
+        return [_as_plain(v) for v in obj]
+    return obj
+
+
+@dataclass(frozen=True)
+class DeviceCard:
+    """All components of one tile technology, with the source of every number.
+
+    ``sources`` maps a qualified field name (``"adc.energy.e_conv_j"``) to its source string (``"user
+    override"`` for overridden numbers). Built by ``load_card`` or ``DeviceCard.from_dict``.
+    """
+
+    name: str
+    description: str
+    crossbar: Crossbar
+    cell: MemristorCell
+    dac: Dac
+    sample_hold: SampleHold
+    adc: Adc
+    shift_add: ShiftAdd
+    register: Register
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for attr in ("name", "description"):
+            if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
+                raise ValueError(f"card.{attr} = {getattr(self, attr)!r} is not a non-empty string")
+        expected = {**_FIXED_SECTIONS, "adc": tuple(ADC_MODELS.values())}
+        for section, cls in expected.items():
+            if not isinstance(getattr(self, section), cls):
+                raise ValueError(f"card.{section} = {getattr(self, section)!r} is not a {section} component")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.sources.items()):
+            raise ValueError("card.sources must map qualified field names (str) to source strings (str)")
+
+    def summary(self) -> dict:
+        """Key figures for ``memsim devices`` (SI units)."""
+        xb, cell, adc = self.crossbar, self.cell, self.adc
+        conv = adc.conversion_cost()
+        variation = _as_plain(cell.variation)
+        return {
+            "name": self.name,
+            "array": f"{xb.rows}x{xb.cols}",
+            "bits_per_cell": cell.bits_per_cell,
+            "g_min_s": cell.g_min_s,
+            "g_max_s": cell.g_max_s,
+            "v_read_v": cell.v_read_v,
+            "variation": " ".join([variation.pop("model")] + [f"{k}={v}" for k, v in variation.items()]),
+            "read_energy_model": xb.read_energy_model,
+            "e_array_read_j": xb.e_array_read_j,
+            "t_read_s": xb.t_read_s,
+            "dac_bits": self.dac.bits,
+            "adc_kind": adc.kind,
+            "adc_bits": adc.bits,
+            "adc_energy_j": conv.energy_j,
+            "adc_latency_s": conv.latency_s,
+            "columns_per_adc": xb.columns_per_adc,
+            "n_adcs": xb.n_adcs,
+        }
+
+    def to_dict(self) -> dict:
+        """Every field in SI units plus sources, JSON-serialisable; ``DeviceCard.from_dict`` inverts it."""
+        out: dict = {"schema_version": SCHEMA_VERSION, "name": self.name, "description": self.description}
+        for section in SECTIONS:
+            out[section] = _as_plain(getattr(self, section))
+        out["sources"] = dict(sorted(self.sources.items()))
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> DeviceCard:
+        """Rebuild a card from ``to_dict()`` output (SI units, no unit conversion)."""
+        label = d.get("name", "?") if isinstance(d, Mapping) else "?"
+        if not isinstance(d, Mapping) or d.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"card '{label}': schema_version must be {SCHEMA_VERSION}")
+        check_keys(f"card '{label}'", d, ("schema_version", "name", "description", "sources", *SECTIONS), ())
+        sources = dict(d.get("sources", {}))
+        return _build_card(label, d.get("name"), d.get("description"), d, sources)
+
+
+def _cards_dir():
+    # The cards live in their own package so that lookup does not depend on how ``devices`` itself was
+    # resolved (e.g. a ``tests/devices`` folder on sys.path can shadow it as a namespace package).
+    return files("devices.cards")
+
+
+def list_cards() -> list[str]:
+    """Names of the cards shipped in ``devices/cards`` (sorted)."""
+    return sorted(p.name[: -len(".toml")] for p in _cards_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_card(name_or_path: str, overrides: Mapping | None = None) -> DeviceCard:
+    """Load a device card by shipped name (``"isaac-2016"``) or by path to a ``.toml`` file.
+
+    ``overrides`` is a nested dict in SI units applied on top of the card before construction, e.g.
+    ``{"cell": {"variation": {"model": "proportional", "sigma_rel": 0.1}}, "adc": {"bits": 6}}``; overridden
+    numbers get source ``"user override"``. Every problem raises ``ValueError`` with a one-line message:
+    unknown card (listing the available ones), malformed TOML, a number without source, a unit of the wrong
+    dimension, an unknown or missing key, or a value out of range.
+    """
+    if not isinstance(name_or_path, str) or not name_or_path:
+        raise ValueError(f"card name {name_or_path!r} is not a card name or a .toml path")
+    if name_or_path.endswith(".toml"):
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ValueError(f"card file '{name_or_path}' does not exist")
+        data, label = path.read_bytes(), name_or_path
+    else:
+        resource = _cards_dir().joinpath(f"{name_or_path}.toml")
+        if not resource.is_file():
+            raise ValueError(f"unknown card '{name_or_path}'; available: {', '.join(list_cards())}")
+        data, label = resource.read_bytes(), name_or_path
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        message = " ".join(str(exc).split())
+        raise ValueError(f"card file '{label}' is malformed TOML: {message}") from None
+
+    check_keys(f"card '{label}'", doc, ("schema_version", "name", "description", *SECTIONS), ())
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        version = doc.get("schema_version")
+        raise ValueError(f"card '{label}': schema_version = {version!r} is not supported; allowed {SCHEMA_VERSION}")
+    sources: dict[str, str] = {}
+    si = {s: _parse_section(label, s, doc[s], sources) for s in SECTIONS if s in doc}
+    if overrides:
+        _apply_overrides(label, si, overrides, sources)
+    return _build_card(label, doc.get("name"), doc.get("description"), si, sources)

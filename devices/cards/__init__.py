@@ -1,0 +1,1 @@
+"""Device cards shipped with memsim (TOML data files, read by ``devices.card``); no code."""

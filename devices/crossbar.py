@@ -1,0 +1,63 @@
+"""The crossbar array: geometry, ADC sharing and the cost of one array read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from devices.cost import Cost
+from devices.validate import check_choice, check_int, check_nonnegative, check_positive
+
+READ_ENERGY_MODELS = ("cell", "lumped")
+
+
+@dataclass(frozen=True)
+class Crossbar:
+    """A ``rows × cols`` crossbar whose columns share ``n_adcs = ceil(cols/columns_per_adc)`` ADCs.
+
+    Column currents follow REFERENCE §1 "Column read", ``I_j = v_unit·Σ_i x_i·G_ij``. ``e_array_read_j`` is
+    always the fixed energy of one array read (one input cycle); ``read_energy_model`` says whether the
+    cells' Joule heating is computed on top of it:
+    - ``"lumped"``: ``E = e_array_read_j`` — a published per-array figure taken to contain the cells
+      (ISAAC: 0.3 mW × 100 ns = 30 pJ, REFERENCE §3);
+    - ``"cell"``: ``E = e_array_read_j + Σ V²·G·t`` over the driven cells (``devices.memristor.read_energy_j``,
+      computed by the datapath from the actual arrays), with ``t = t_read_s``.
+    ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc`` does not divide ``cols`` the last ADC serves
+    fewer columns. Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``;
+    ``t_read_s > 0``.
+    """
+
+    prefix: ClassVar[str] = "crossbar"
+    rows: int = field(metadata={"unit": "count"})
+    cols: int = field(metadata={"unit": "count"})
+    columns_per_adc: int = field(metadata={"unit": "count"})
+    read_energy_model: str
+    e_array_read_j: float = field(metadata={"unit": "J"})
+    t_read_s: float = field(metadata={"unit": "s"})
+
+    def __post_init__(self) -> None:
+        p = self.prefix
+        check_int(f"{p}.rows", self.rows, 1, 4096)
+        check_int(f"{p}.cols", self.cols, 1, 4096)
+        check_int(f"{p}.columns_per_adc", self.columns_per_adc, 1)
+        check_choice(f"{p}.read_energy_model", self.read_energy_model, READ_ENERGY_MODELS)
+        object.__setattr__(self, "e_array_read_j", check_nonnegative(f"{p}.e_array_read_j", self.e_array_read_j))
+        object.__setattr__(self, "t_read_s", check_positive(f"{p}.t_read_s", self.t_read_s))
+
+    @property
+    def n_adcs(self) -> int:
+        """ADCs per crossbar, ``ceil(cols/columns_per_adc)``."""
+        return -(-self.cols // self.columns_per_adc)
+
+    def read_cost(self, cell_energy_j: float = 0.0) -> Cost:
+        """Cost of ONE array read (one input cycle).
+
+        ``cell_energy_j`` is ``Σ V²·G·t`` of the driven cells: added for ``"cell"``; for ``"lumped"`` it must
+        be 0 (the published figure already contains it) and a non-zero value raises ``ValueError``.
+        """
+        e_cells = check_nonnegative(f"{self.prefix}.cell_energy_j", cell_energy_j)
+        if self.read_energy_model == "lumped" and e_cells != 0.0:
+            raise ValueError(
+                f"{self.prefix}.cell_energy_j = {cell_energy_j!r} with read_energy_model 'lumped'; allowed 0"
+            )
+        return Cost(self.e_array_read_j + e_cells, self.t_read_s)

@@ -1,0 +1,148 @@
+"""The memristor cell: levels, target conductances, programming with variation and faults, read energy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from devices.validate import check_choice, check_float, check_int, check_nonnegative, check_positive
+from devices.variation import SIGMA_MODELS, NoVariation, SigmaModel, Table
+
+DISTRIBUTIONS = ("gaussian", "lognormal")
+
+
+def read_energy_j(v_v, g_s, t_s) -> np.ndarray:
+    """Joule heating of a cell read, elementwise: ``E = V²·G·t`` (Ohm's law, P = V²·G, over the read time).
+
+    Inputs broadcast (volts, siemens, seconds). Validity: linear (ohmic) cells, which the column-read
+    model of REFERENCE §1 assumes; wire resistance and driver losses are not included.
+    """
+    v = np.asarray(v_v, dtype=np.float64)
+    return v * v * np.asarray(g_s, dtype=np.float64) * np.asarray(t_s, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class MemristorCell:
+    """A multi-level memristor cell (REFERENCE §1 "Cells", §2 "Non-idealities").
+
+    Level ``L in [0, 2**bits_per_cell)`` targets ``G(L) = g_min_s + L·delta_g_s`` with
+    ``delta_g_s = (g_max_s - g_min_s)/(n_levels - 1)``. ``program`` adds programming variation
+    (``variation`` gives sigma(G); ``distribution`` its shape) and stuck-at faults, once per chip instance.
+    ``read_noise_rel`` is the sigma of one read as a fraction of ``g_max_s`` (aihwkit's ReRAM model uses about
+    1 %); the datapath samples it per column (REFERENCE §2). Validity: ``bits_per_cell`` 1..8,
+    ``0 <= g_min_s < g_max_s``, ``v_read_v > 0``, fault fractions in [0, 1] with sum <= 1.
+    """
+
+    prefix: ClassVar[str] = "cell"
+    bits_per_cell: int = field(metadata={"unit": "bit"})
+    g_min_s: float = field(metadata={"unit": "S"})
+    g_max_s: float = field(metadata={"unit": "S"})
+    v_read_v: float = field(metadata={"unit": "V"})
+    variation: SigmaModel = field(default=NoVariation(), metadata={"section": "model"})
+    distribution: str = "gaussian"
+    read_noise_rel: float = field(default=0.0, metadata={"unit": "1"})
+    stuck_at_min_frac: float = field(default=0.0, metadata={"unit": "1"})
+    stuck_at_max_frac: float = field(default=0.0, metadata={"unit": "1"})
+
+    def __post_init__(self) -> None:
+        p = self.prefix
+        check_int(f"{p}.bits_per_cell", self.bits_per_cell, 1, 8)
+        g_min = check_nonnegative(f"{p}.g_min_s", self.g_min_s)
+        g_max = check_float(f"{p}.g_max_s", self.g_max_s, g_min, lo_open=True)
+        set_ = object.__setattr__
+        set_(self, "g_min_s", g_min)
+        set_(self, "g_max_s", g_max)
+        set_(self, "v_read_v", check_positive(f"{p}.v_read_v", self.v_read_v))
+        if not isinstance(self.variation, tuple(SIGMA_MODELS.values())):
+            raise ValueError(
+                f"{p}.variation = {self.variation!r} is not a sigma model; allowed: {', '.join(SIGMA_MODELS)}"
+            )
+        if isinstance(self.variation, Table) and len(self.variation.sigma_s_per_level) != self.n_levels:
+            raise ValueError(
+                f"{p}.variation.sigma_s_per_level has {len(self.variation.sigma_s_per_level)} entries; "
+                f"allowed exactly n_levels = {self.n_levels} (2**{p}.bits_per_cell)"
+            )
+        check_choice(f"{p}.distribution", self.distribution, DISTRIBUTIONS)
+        set_(self, "read_noise_rel", check_nonnegative(f"{p}.read_noise_rel", self.read_noise_rel))
+        f_min = check_float(f"{p}.stuck_at_min_frac", self.stuck_at_min_frac, 0.0, 1.0)
+        f_max = check_float(f"{p}.stuck_at_max_frac", self.stuck_at_max_frac, 0.0, 1.0)
+        if f_min + f_max > 1.0:
+            raise ValueError(
+                f"{p}.stuck_at_min_frac + {p}.stuck_at_max_frac = {f_min + f_max:g} is out of range; "
+                "allowed [0, 1]"
+            )
+        set_(self, "stuck_at_min_frac", f_min)
+        set_(self, "stuck_at_max_frac", f_max)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of programmable levels, ``2**bits_per_cell``."""
+        return 1 << self.bits_per_cell
+
+    @property
+    def delta_g_s(self) -> float:
+        """Conductance step between adjacent levels, ``(g_max_s - g_min_s)/(n_levels - 1)``."""
+        return (self.g_max_s - self.g_min_s) / (self.n_levels - 1)
+
+    @property
+    def read_noise_sigma_s(self) -> float:
+        """Sigma of one read of one cell in siemens: ``read_noise_rel·g_max_s`` (aihwkit-like, REFERENCE §2)."""
+        return self.read_noise_rel * self.g_max_s
+
+    def _check_levels(self, levels) -> np.ndarray:
+        lv = np.asarray(levels)
+        if lv.size == 0:
+            return lv.astype(np.int64)
+        if not np.issubdtype(lv.dtype, np.integer):
+            raise ValueError(
+                f"{self.prefix} levels have dtype {lv.dtype}; allowed integer levels 0..{self.n_levels - 1}"
+            )
+        lo, hi = int(lv.min()), int(lv.max())
+        if lo < 0 or hi >= self.n_levels:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{self.prefix} level {bad} is out of range; allowed 0..{self.n_levels - 1}")
+        return lv
+
+    def target_conductance_s(self, levels) -> np.ndarray:
+        """Target conductance ``G(L) = g_min_s + L·delta_g_s`` (REFERENCE §1 "Cells"), float64, same shape.
+
+        Raises ``ValueError`` for non-integer levels or levels outside ``[0, n_levels)``.
+        """
+        lv = self._check_levels(levels)
+        return self.g_min_s + lv.astype(np.float64) * self.delta_g_s
+
+    def program(self, levels, rng: np.random.Generator) -> np.ndarray:
+        """Programmed conductances (siemens, float64, the shape of ``levels``) of one chip instance.
+
+        Equations (REFERENCE §2):
+        - gaussian:  ``G = max(0, G(L) + sigma(G(L))·eps)``, ``eps ~ N(0, 1)``;
+        - lognormal: ``G = G(L)·exp(mu + s·eps)``, ``s² = ln(1 + (sigma/G(L))²)``, ``mu = -s²/2`` (mean G(L),
+          standard deviation sigma; ``G(L) = 0`` stays 0);
+        - stuck-at faults, one uniform ``u`` per cell: ``u < stuck_at_min_frac`` -> ``g_min_s``;
+          ``u >= 1 - stuck_at_max_frac`` -> ``g_max_s``.
+        Draw order (fixed): first all ``eps`` as ``rng.standard_normal(shape)``, only if the variation model
+        can give a non-zero sigma (``not variation.is_zero``); then all ``u`` as ``rng.random(shape)``, only
+        if a stuck-at fraction is > 0. With neither, the exact targets are returned and ``rng`` is untouched,
+        so zero-variation runs are bit-identical whatever the generator.
+        """
+        lv = self._check_levels(levels)
+        g = self.g_min_s + lv.astype(np.float64) * self.delta_g_s
+        shape = g.shape
+        if not self.variation.is_zero:
+            sigma = self.variation.sigma_s(lv, g)
+            eps = rng.standard_normal(shape)
+            if self.distribution == "gaussian":
+                g = np.maximum(g + sigma * eps, 0.0)
+            else:
+                ratio = np.divide(sigma, g, out=np.zeros(shape), where=g > 0.0)
+                s2 = np.log1p(ratio * ratio)
+                g = g * np.exp(np.sqrt(s2) * eps - 0.5 * s2)
+        if self.stuck_at_min_frac > 0.0 or self.stuck_at_max_frac > 0.0:
+            u = rng.random(shape)
+            g = np.where(u < self.stuck_at_min_frac, self.g_min_s, g)
+            g = np.where(u >= 1.0 - self.stuck_at_max_frac, self.g_max_s, g)
+        return g
+
+    read_energy_j = staticmethod(read_energy_j)

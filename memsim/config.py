@@ -1,0 +1,168 @@
+"""Run configuration: one validated, frozen ``SimConfig`` from defaults, a TOML file and CLI overrides.
+
+The TOML layout (every key optional; defaults below)::
+
+    schema_version = 1
+    seed = 0            # one numpy Generator per run is seeded with this
+    chips = 1           # chip instances (independent device-variation draws)
+    batch = 256         # vectors per simulation chunk (a performance choice; results do not depend on it)
+    trace = "memsim-trace.h5"   # HDF5 trace path; "" writes no trace
+
+    [devices]
+    card = "isaac-2016"             # a card name (``memsim devices``) or a path to a card .toml
+    [devices.overrides.cell.variation]   # any card field, in SI units, overrides the card
+    model = "proportional"
+    sigma_rel = 0.1
+
+    [workload]
+    network = "digits-mlp"          # a built-in network or a path to an .npz
+    data = "digits"                 # a built-in dataset or a path to an .npz with x, y
+    split = "test"                  # split of a built-in dataset
+
+    [quantization]
+    input_bits = 8
+    weight_bits = 8
+    output_bits = 8
+    encoding = "offset"             # offset | differential | twos
+
+    [mapping]
+    rows_per_read = 0               # 0: the crossbar's rows
+    weight_slices = 0               # 0: as many as the weight bits need
+
+Each number lives in the card or here, never in code paths; enums are stored by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from devices.validate import check_int
+from memsim.encoding import ENCODINGS
+
+SCHEMA_VERSION = 1
+
+# TOML section of every SimConfig field (None: top level).
+_SECTIONS = {
+    "seed": None,
+    "chips": None,
+    "batch": None,
+    "trace": None,
+    "card": "devices",
+    "card_overrides": "devices",
+    "network": "workload",
+    "data": "workload",
+    "split": "workload",
+    "input_bits": "quantization",
+    "weight_bits": "quantization",
+    "output_bits": "quantization",
+    "encoding": "quantization",
+    "rows_per_read": "mapping",
+    "weight_slices": "mapping",
+}
+_TOML_NAMES = {"card_overrides": "overrides"}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything a ``memsim simulate`` run depends on (see module docstring for meanings)."""
+
+    seed: int = 0
+    chips: int = 1
+    batch: int = 256
+    trace: str = "memsim-trace.h5"
+    card: str = "isaac-2016"
+    card_overrides: dict = field(default_factory=dict)
+    network: str = "digits-mlp"
+    data: str = "digits"
+    split: str = "test"
+    input_bits: int = 8
+    weight_bits: int = 8
+    output_bits: int = 8
+    encoding: str = "offset"
+    rows_per_read: int = 0
+    weight_slices: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, 0)
+        check_int("chips", self.chips, 1, 100_000)
+        check_int("batch", self.batch, 1)
+        check_int("quantization.input_bits", self.input_bits, 1, 16)
+        check_int("quantization.weight_bits", self.weight_bits, 1, 16)
+        check_int("quantization.output_bits", self.output_bits, 1, 16)
+        check_int("mapping.rows_per_read", self.rows_per_read, 0)
+        check_int("mapping.weight_slices", self.weight_slices, 0, 64)
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"quantization.encoding = {self.encoding!r} is unknown; allowed: {', '.join(ENCODINGS)}")
+        if not isinstance(self.card_overrides, dict):
+            raise ValueError("devices.overrides must be a table of card sections")
+        for name in ("trace", "card", "network", "data", "split"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} = {getattr(self, name)!r} must be a string")
+
+    def with_overrides(self, **changes: Any) -> SimConfig:
+        """A copy with the given fields replaced; ``None`` values are ignored (CLI options not given)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **given)
+
+    def with_card_override(self, section: str, values: dict) -> SimConfig:
+        """A copy whose card overrides replace ``section`` (e.g. ``cell``) keys with ``values``."""
+        merged = copy.deepcopy(self.card_overrides)
+        merged.setdefault(section, {}).update(values)
+        return replace(self, card_overrides=merged)
+
+    def to_dict(self) -> dict:
+        """The config as nested TOML-shaped data (with ``schema_version``)."""
+        out: dict = {"schema_version": SCHEMA_VERSION}
+        for f in fields(self):
+            section = _SECTIONS[f.name]
+            key = _TOML_NAMES.get(f.name, f.name)
+            target = out if section is None else out.setdefault(section, {})
+            target[key] = copy.deepcopy(getattr(self, f.name))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict, origin: str = "config") -> SimConfig:
+        """Build from TOML-shaped data; unknown keys and a newer schema are errors naming the key."""
+        data = dict(data)
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; this memsim reads {SCHEMA_VERSION}")
+        by_location = {(s, _TOML_NAMES.get(n, n)): n for n, s in _SECTIONS.items()}
+        sections = {s for s in _SECTIONS.values() if s is not None}
+        kwargs: dict = {}
+        for key, value in data.items():
+            if key in sections:
+                if not isinstance(value, dict):
+                    raise ValueError(f"{origin}: [{key}] must be a table")
+                for sub, sub_value in value.items():
+                    if (key, sub) not in by_location:
+                        allowed = ", ".join(k for (s, k) in by_location if s == key)
+                        raise ValueError(f"{origin}: unknown key '{key}.{sub}'; allowed in [{key}]: {allowed}")
+                    kwargs[by_location[(key, sub)]] = sub_value
+            elif (None, key) in by_location:
+                kwargs[by_location[(None, key)]] = value
+            else:
+                allowed = ", ".join(["schema_version"] + [k for (s, k) in by_location if s is None] + sorted(sections))
+                raise ValueError(f"{origin}: unknown key '{key}'; allowed at the top level: {allowed}")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SimConfig:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, origin=str(path))

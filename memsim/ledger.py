@@ -1,0 +1,120 @@
+"""The energy ledger: one row per hardware action event, the only place energy is kept (DESIGN "One ledger").
+
+Every event posts ``(t, chip, layer, tile, component, action, count, energy)``. Totals and breakdowns are
+always computed from the rows. Time and energy are held as exact integers — femtoseconds and zeptojoules —
+so that totals do not depend on how a run was chunked or in what order rows are summed: a chunked run and a
+one-vector-at-a-time run give identical totals, and the total is exactly the sum of the rows. Per-action
+energies are rounded to the zeptojoule once, when a cost is converted (``energy_zj``); that is 1e-9 of a
+picojoule, far below any source's precision.
+
+Observers (the trace writer) subscribe with ``subscribe(callback)``; the ledger never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+FS_PER_S = 10**15
+ZJ_PER_J = 10**21
+
+COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
+ACTIONS = ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write")
+
+
+def time_fs(t_s: float) -> int:
+    """Seconds -> integer femtoseconds (the engine's clock unit)."""
+    return int(round(t_s * FS_PER_S))
+
+
+def energy_zj(e_j: float) -> int:
+    """Joules -> integer zeptojoules (the ledger's energy unit)."""
+    return int(round(e_j * ZJ_PER_J))
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    t_fs: int
+    chip: int
+    layer: int
+    tile: int
+    component: str
+    action: str
+    count: int
+    energy_zj: int
+
+
+Observer = Callable[[LedgerRow], None]
+
+
+class Ledger:
+    """Append-only record of hardware actions; see the module docstring for units."""
+
+    def __init__(self) -> None:
+        self._rows: list[LedgerRow] = []
+        self._observers: list[Observer] = []
+
+    def subscribe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def post(
+        self, t_fs: int, chip: int, layer: int, tile: int, component: str, action: str, count: int, energy_zj: int
+    ) -> None:
+        if component not in COMPONENTS:
+            raise ValueError(f"component {component!r} is not one of {', '.join(COMPONENTS)}")
+        if action not in ACTIONS:
+            raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+        if count < 0 or energy_zj < 0:
+            raise ValueError(f"{component}.{action}: count {count} and energy {energy_zj} zJ must be non-negative")
+        row = LedgerRow(int(t_fs), chip, layer, tile, component, action, int(count), int(energy_zj))
+        self._rows.append(row)
+        for observer in self._observers:
+            observer(row)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def rows(self) -> tuple[LedgerRow, ...]:
+        return tuple(self._rows)
+
+    def _select(self, chip: int | None) -> list[LedgerRow]:
+        return [r for r in self._rows if chip is None or r.chip == chip]
+
+    def total_zj(self, chip: int | None = None) -> int:
+        return sum(r.energy_zj for r in self._select(chip))
+
+    def total_j(self, chip: int | None = None) -> float:
+        return self.total_zj(chip) / ZJ_PER_J
+
+    def by(self, key: str, chip: int | None = None) -> dict:
+        """Energy in zJ grouped by a row field (``component``, ``layer``, ``action``, ``chip``, ...)."""
+        out: dict = {}
+        for r in self._select(chip):
+            k = getattr(r, key)
+            out[k] = out.get(k, 0) + r.energy_zj
+        return out
+
+    def counts(self, chip: int | None = None) -> dict[tuple[str, str], int]:
+        """Action counts per ``(component, action)``."""
+        out: dict[tuple[str, str], int] = {}
+        for r in self._select(chip):
+            k = (r.component, r.action)
+            out[k] = out.get(k, 0) + r.count
+        return out
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Columns of the event table (for traces and analysis)."""
+        rows = self._rows
+        return {
+            "t_fs": np.array([r.t_fs for r in rows], dtype=np.int64),
+            "chip": np.array([r.chip for r in rows], dtype=np.int32),
+            "layer": np.array([r.layer for r in rows], dtype=np.int32),
+            "tile": np.array([r.tile for r in rows], dtype=np.int32),
+            "component": np.array([r.component for r in rows], dtype=object),
+            "action": np.array([r.action for r in rows], dtype=object),
+            "count": np.array([r.count for r in rows], dtype=np.int64),
+            "energy_zj": np.array([r.energy_zj for r in rows], dtype=np.int64),
+        }

@@ -1,0 +1,75 @@
+"""Mapping a layer's encoded weights onto crossbar tiles.
+
+A layer with ``rows`` inputs and ``outputs`` outputs, each output occupying ``K`` columns (its encoding's
+column kinds, adjacent), is cut into tiles: row blocks of the crossbar's ``rows`` and column blocks of
+``floor((cols - 1) / K)`` outputs — one column of every crossbar is the reference column that removes the
+``g_min`` floor (REFERENCE §1 "Column read"). Inside a tile, rows are read in row groups of
+``rows_per_read`` (at most the crossbar's rows); every row group is converted separately and the partial
+sums of row groups and row blocks are added digitally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """Where one crossbar sits in its layer. Row bounds are layer rows; output bounds are layer outputs."""
+
+    layer: int
+    index: int
+    row_start: int
+    row_stop: int
+    out_start: int
+    out_stop: int
+    kinds: int
+    rows_per_read: int
+
+    @property
+    def rows(self) -> int:
+        return self.row_stop - self.row_start
+
+    @property
+    def outputs(self) -> int:
+        return self.out_stop - self.out_start
+
+    @property
+    def used_columns(self) -> int:
+        """Data columns holding weights (the reference column is not counted)."""
+        return self.outputs * self.kinds
+
+    @property
+    def row_groups(self) -> tuple[tuple[int, int], ...]:
+        """Row groups as ``(start, stop)`` relative to the tile's first row."""
+        return tuple((r, min(r + self.rows_per_read, self.rows)) for r in range(0, self.rows, self.rows_per_read))
+
+
+@dataclass(frozen=True)
+class LayerMapping:
+    layer: int
+    tiles: tuple[TileSpec, ...]
+    row_blocks: int
+    col_blocks: int
+
+
+def map_layer(
+    layer: int, rows: int, outputs: int, kinds: int, xbar_rows: int, xbar_cols: int, rows_per_read: int
+) -> LayerMapping:
+    """Cut a layer into tiles (row-block major order). Raises ValueError when one weight cannot fit."""
+    data_cols = xbar_cols - 1
+    if kinds > data_cols:
+        raise ValueError(
+            f"layer {layer}: one weight needs {kinds} columns but a {xbar_cols}-column crossbar has only "
+            f"{data_cols} data columns beside its reference column; use fewer weight bits or more bits per cell"
+        )
+    if not 1 <= rows_per_read <= xbar_rows:
+        raise ValueError(f"mapping.rows_per_read = {rows_per_read} is out of range; allowed 1..{xbar_rows}")
+    per_tile = data_cols // kinds
+    tiles = []
+    for r in range(0, rows, xbar_rows):
+        for o in range(0, outputs, per_tile):
+            tiles.append(
+                TileSpec(layer, len(tiles), r, min(r + xbar_rows, rows), o, min(o + per_tile, outputs), kinds, rows_per_read)
+            )
+    return LayerMapping(layer, tuple(tiles), -(-rows // xbar_rows), -(-outputs // per_tile))

@@ -1,0 +1,290 @@
+"""Feed-forward networks of dense layers: the floating-point model that memsim quantizes and maps.
+
+A `Network` is the software reference: its `forward_float` gives the ideal logits against which the
+simulated hardware is compared, and `activations_float` gives the per-layer inputs from which the
+quantizer calibrates fixed-point formats. Networks are stored as `.npz` archives:
+
+    W0, b0, W1, b1, ...   float arrays; W_i has shape (in_features, out_features) of layer i,
+                          b_i has shape (out_features,). Numbering starts at 0 and has no gaps.
+    activations           optional; array of strings, one per layer, each "relu" or "none".
+                          Default: "relu" on every hidden layer and "none" on the last (logits).
+    name                  optional; 0-d string array. Default: the file name without its suffix.
+
+Any other key (for example a `provenance` string) is ignored, so archives may carry metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+ACTIVATIONS = ("relu", "none")
+
+BUILTIN_NETWORKS = {"digits-mlp": "digits_mlp.npz"}
+
+_WEIGHT_KEY = re.compile(r"W(0|[1-9][0-9]*)")
+_BIAS_KEY = re.compile(r"b(0|[1-9][0-9]*)")
+_RESERVED_KEYS = frozenset({"activations", "name"})
+
+
+def _frozen_float_array(value: object, field: str) -> np.ndarray:
+    """Return a read-only float64 copy of `value`, so a frozen layer cannot be changed through its arrays."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: cannot convert {type(value).__name__} to a float64 array") from None
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class DenseLayer:
+    """One fully connected layer, `y = activation(x @ weight + bias)`.
+
+    `weight` has shape (in_features, out_features), the orientation of a crossbar whose rows are driven
+    by the inputs and whose columns sum into the outputs. `activation` is "relu" for hidden layers and
+    "none" for the logits layer. The arrays are stored as read-only float64 copies. Equality is identity
+    because arrays have no single truth value; compare arrays explicitly.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+    def __post_init__(self) -> None:
+        weight = _frozen_float_array(self.weight, "DenseLayer.weight")
+        bias = _frozen_float_array(self.bias, "DenseLayer.bias")
+        if weight.ndim != 2 or 0 in weight.shape:
+            raise ValueError(
+                f"DenseLayer.weight: shape {weight.shape} is not allowed; expected 2-D (in_features, out_features), both >= 1"
+            )
+        if bias.shape != (weight.shape[1],):
+            raise ValueError(
+                f"DenseLayer.bias: shape {bias.shape} does not match weight shape {weight.shape}; expected ({weight.shape[1]},)"
+            )
+        if not np.all(np.isfinite(weight)):
+            raise ValueError(f"DenseLayer.weight: contains {int(np.sum(~np.isfinite(weight)))} non-finite values; all must be finite")
+        if not np.all(np.isfinite(bias)):
+            raise ValueError(f"DenseLayer.bias: contains {int(np.sum(~np.isfinite(bias)))} non-finite values; all must be finite")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"DenseLayer.activation: {self.activation!r} is not allowed; expected one of {', '.join(ACTIVATIONS)}")
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "bias", bias)
+
+    @property
+    def in_features(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def out_features(self) -> int:
+        return int(self.weight.shape[1])
+
+    def forward_float(self, x: np.ndarray) -> np.ndarray:
+        """Floating-point output of this layer for inputs `x` of shape (..., in_features)."""
+        y = x @ self.weight + self.bias
+        if self.activation == "relu":
+            y = np.maximum(y, 0.0)
+        return y
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A named chain of dense layers; layer i's outputs are layer i+1's inputs.
+
+    Construction checks that the shapes chain, so every later stage (quantizer, mapper, engine) can rely
+    on it. Equality is identity, as for `DenseLayer`.
+    """
+
+    name: str
+    layers: tuple[DenseLayer, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Network.name: {self.name!r} is not allowed; expected a non-empty string")
+        layers = tuple(self.layers)
+        if not layers:
+            raise ValueError("Network.layers: empty; a network needs at least one DenseLayer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, DenseLayer):
+                raise ValueError(f"Network.layers[{i}]: {type(layer).__name__} is not allowed; expected DenseLayer")
+        for i in range(len(layers) - 1):
+            if layers[i].out_features != layers[i + 1].in_features:
+                raise ValueError(
+                    f"Network.layers: layer {i + 1} (weight {layers[i + 1].weight.shape}) has {layers[i + 1].in_features} "
+                    f"inputs but layer {i} (weight {layers[i].weight.shape}) outputs {layers[i].out_features}"
+                )
+        object.__setattr__(self, "layers", layers)
+
+    @property
+    def in_features(self) -> int:
+        return self.layers[0].in_features
+
+    @property
+    def out_features(self) -> int:
+        return self.layers[-1].out_features
+
+    @property
+    def macs_per_inference(self) -> int:
+        """Logical multiply-accumulates per input vector, Σ in_features × out_features (biases excluded)."""
+        return sum(layer.in_features * layer.out_features for layer in self.layers)
+
+    def activations_float(self, x: np.ndarray) -> list[np.ndarray]:
+        """Inputs to every layer followed by the final output: `len(layers) + 1` float64 arrays.
+
+        `x` is one vector (in_features,) or a batch (n, in_features); every returned array keeps that
+        leading shape. Used to calibrate the fixed-point format of each layer's input and output.
+        """
+        current = np.asarray(x, dtype=np.float64)
+        if current.ndim not in (1, 2) or current.shape[-1] != self.in_features:
+            raise ValueError(
+                f"network {self.name!r}: input shape {current.shape} is not allowed; expected ({self.in_features},) or (n, {self.in_features})"
+            )
+        if not np.all(np.isfinite(current)):
+            raise ValueError(f"network {self.name!r}: input contains non-finite values; all must be finite")
+        result = [current]
+        for layer in self.layers:
+            current = layer.forward_float(current)
+            result.append(current)
+        return result
+
+    def forward_float(self, x: np.ndarray) -> np.ndarray:
+        """Floating-point logits (float64) for one vector (in_features,) or a batch (n, in_features)."""
+        return self.activations_float(x)[-1]
+
+
+def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
+    """Read every array of an `.npz` archive into memory, turning I/O and format failures into one-line ValueErrors.
+
+    Used by `load_network` and by `memsim.datasets.load_dataset`; `kind` ("network", "dataset") only words
+    the messages. Pickled (object) arrays are refused: archives hold plain numbers and strings only.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: {kind} file not found")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not an .npz archive ({type(exc).__name__}); expected an .npz {kind} file") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: holds a single .npy array, not an .npz archive; expected an .npz {kind} file")
+    with loaded as archive:
+        try:
+            arrays = {key: archive[key] for key in archive.files}
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: cannot read the arrays ({type(exc).__name__}); object arrays and corrupt data are not allowed") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"{path}: member {key!r} is not a .npy array; expected an .npz {kind} file")
+    return arrays
+
+
+def npz_string(value: np.ndarray, path: str | os.PathLike[str], key: str) -> str:
+    """Return the text of a 0-d (or one-element) string array read from `path` under `key` (e.g. `name`)."""
+    if value.dtype.kind != "U" or value.size != 1:
+        raise ValueError(f"{path}: {key} has dtype {value.dtype} and shape {value.shape}; expected a single string")
+    return str(value.reshape(()))
+
+
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """Load a `Network` from an `.npz` archive in the layout described in this module's docstring.
+
+    Every problem with the file is reported as a one-line ValueError naming the file and the key.
+    """
+    path = Path(path)
+    arrays = read_npz(path, "network")
+    weights: dict[int, np.ndarray] = {}
+    biases: dict[int, np.ndarray] = {}
+    for key, value in arrays.items():
+        if match := _WEIGHT_KEY.fullmatch(key):
+            weights[int(match.group(1))] = value
+        elif match := _BIAS_KEY.fullmatch(key):
+            biases[int(match.group(1))] = value
+    if 0 not in weights:
+        raise ValueError(f"{path}: no W0; a network file needs arrays W0, b0, W1, b1, ... (keys present: {', '.join(sorted(arrays)) or 'none'})")
+    n_layers = len(weights)
+    for i in sorted(set(weights) | set(biases)):
+        if i not in weights:
+            raise ValueError(f"{path}: b{i} has no W{i}; layers must be numbered 0..n-1 with both W_i and b_i")
+        if i not in biases:
+            raise ValueError(f"{path}: W{i} has no b{i}; every layer needs a bias array b_i")
+        if i >= n_layers:
+            missing = min(set(range(n_layers)) - set(weights))
+            raise ValueError(f"{path}: W{i} present but W{missing} missing; layers must be numbered 0..n-1 without gaps")
+
+    for i in range(n_layers):
+        for key, value in ((f"W{i}", weights[i]), (f"b{i}", biases[i])):
+            if value.dtype.kind not in "iuf":
+                raise ValueError(f"{path}: {key} has dtype {value.dtype}; expected a real numeric array")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{path}: {key} contains {int(np.sum(~np.isfinite(value)))} non-finite values; all must be finite")
+        w, b = weights[i], biases[i]
+        if w.ndim != 2 or 0 in w.shape:
+            raise ValueError(f"{path}: W{i} has shape {w.shape}; expected 2-D (in_features, out_features), both >= 1")
+        if b.shape != (w.shape[1],):
+            raise ValueError(f"{path}: b{i} has shape {b.shape} but W{i} has {w.shape[1]} output columns; expected ({w.shape[1]},)")
+        if i > 0 and w.shape[0] != weights[i - 1].shape[1]:
+            raise ValueError(f"{path}: W{i} has {w.shape[0]} input rows but layer {i - 1} outputs {weights[i - 1].shape[1]}")
+
+    if "activations" in arrays:
+        stored = arrays["activations"]
+        if stored.dtype.kind != "U" or stored.ndim != 1:
+            raise ValueError(f"{path}: activations has dtype {stored.dtype} and shape {stored.shape}; expected a 1-D array of strings")
+        activations = [str(a) for a in stored]
+        if len(activations) != n_layers:
+            raise ValueError(f"{path}: activations has {len(activations)} entries but the file has {n_layers} layers; expected one per layer")
+        for i, activation in enumerate(activations):
+            if activation not in ACTIVATIONS:
+                raise ValueError(f"{path}: activations[{i}] is {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+    else:
+        activations = ["relu"] * (n_layers - 1) + ["none"]
+
+    name = npz_string(arrays["name"], path, "name") if "name" in arrays else path.stem
+    if not name:
+        raise ValueError(f"{path}: name is empty; expected a non-empty string")
+    layers = tuple(DenseLayer(weights[i], biases[i], activations[i]) for i in range(n_layers))
+    return Network(name=name, layers=layers)
+
+
+def save_network(network: Network, path: str | os.PathLike[str], *, provenance: str | None = None) -> None:
+    """Write `network` to `path` in the `.npz` layout that `load_network` reads, atomically.
+
+    The archive is written to a temporary file in the target directory and renamed over `path`, so a
+    reader never sees a half-written file. `path` is used exactly as given (no ".npz" is appended).
+    `provenance`, if given, is stored as a string array that `load_network` ignores: how the weights were
+    made (tool, library versions, hyper-parameters).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: directory {path.parent} does not exist; create it before saving a network there")
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(network.layers):
+        arrays[f"W{i}"] = np.asarray(layer.weight, dtype=np.float64)
+        arrays[f"b{i}"] = np.asarray(layer.bias, dtype=np.float64)
+    arrays["activations"] = np.array([layer.activation for layer in network.layers], dtype=np.str_)
+    arrays["name"] = np.array(network.name, dtype=np.str_)
+    if provenance is not None:
+        arrays["provenance"] = np.array(provenance, dtype=np.str_)
+    tmp_path = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp_path, "xb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def builtin_network(name: str = "digits-mlp") -> Network:
+    """Load a network shipped inside the package (`memsim/data/`), by its registry name in BUILTIN_NETWORKS."""
+    if name not in BUILTIN_NETWORKS:
+        raise ValueError(f"network name {name!r} is not built in; available: {', '.join(sorted(BUILTIN_NETWORKS))}")
+    resource = resources.files("memsim").joinpath("data", BUILTIN_NETWORKS[name])
+    with resources.as_file(resource) as file_path:
+        return load_network(file_path)

@@ -1,0 +1,47 @@
+"""Shared fixtures: small device cards built in code, so datapath tests can choose any geometry."""
+
+import pytest
+
+from devices.adc import SarAdc
+from devices.adc_energy import TableEnergy
+from devices.card import DeviceCard
+from devices.crossbar import Crossbar
+from devices.dac import Dac
+from devices.digital import Register, ShiftAdd
+from devices.memristor import MemristorCell
+from devices.sense_amp import SampleHold
+from devices.variation import NoVariation, Proportional
+
+
+def make_card(
+    rows=16,
+    cols=17,
+    columns_per_adc=8,
+    cell_bits=2,
+    dac_bits=1,
+    adc_bits=8,
+    sigma_rel=0.0,
+    read_noise_rel=0.0,
+    read_energy_model="lumped",
+):
+    """A test card with round numbers (not a published design): 1 µS..10 µS cells, 0.5 V, 10 ns reads."""
+    variation = Proportional(sigma_rel=sigma_rel) if sigma_rel > 0 else NoVariation()
+    return DeviceCard(
+        name="test-card",
+        description="synthetic card for tests",
+        crossbar=Crossbar(rows=rows, cols=cols, columns_per_adc=columns_per_adc, read_energy_model=read_energy_model,
+                          e_array_read_j=30e-12, t_read_s=10e-9),
+        cell=MemristorCell(bits_per_cell=cell_bits, g_min_s=1e-6, g_max_s=10e-6, v_read_v=0.5,
+                           variation=variation, read_noise_rel=read_noise_rel),
+        dac=Dac(bits=dac_bits, e_drive_j=0.39e-12, t_drive_s=1e-9),
+        sample_hold=SampleHold(e_sample_j=1e-15, t_sample_s=1e-9),
+        adc=SarAdc(bits=adc_bits, energy=TableEnergy(table_bits=(1, 16), e_conv_j=(0.5e-12, 4e-12)),
+                   t_cycle_s=1e-9, overhead_cycles=1),
+        shift_add=ShiftAdd(e_op_j=0.02e-12, t_op_s=1e-9),
+        register=Register(e_bit_j=0.009e-12, t_access_s=1e-9),
+    )
+
+
+@pytest.fixture(scope="session")
+def card_factory():
+    return make_card

@@ -1,0 +1,74 @@
+"""The first invariant: with no variation and an ADC that covers the partial sums, the simulated datapath
+equals integer arithmetic bit for bit, through truncation (REFERENCE §1, DESIGN "The bit-true datapath")."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memsim.chip import design_chip, program_chip
+from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
+from memsim.engine import Engine
+from memsim.fixedpoint import FixedFormat
+from memsim.ledger import Ledger
+from memsim.quantize import QuantizedLayer, QuantizedNetwork
+
+
+def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):
+    """Integer layers with random weights, biases and truncation shifts."""
+    layers = []
+    in_fmt = FixedFormat(input_bits, input_bits, False)
+    for i, (rows, outs) in enumerate(zip(sizes, sizes[1:])):
+        bw = weight_bits[i]
+        w_fmt = FixedFormat(bw, bw - 1, True)
+        qw = rng.integers(-(1 << (bw - 1)), 1 << (bw - 1), size=(rows, outs))
+        bias = rng.integers(-(1 << (input_bits + bw)), 1 << (input_bits + bw), size=outs)
+        last = i == len(sizes) - 2
+        out_fmt = None
+        if not last:
+            k = int(rng.integers(0, input_bits + bw))
+            out_fmt = FixedFormat(out_bits, in_fmt.frac_bits + w_fmt.frac_bits - k, False)
+        layers.append(QuantizedLayer(i, qw, bias, in_fmt, w_fmt, out_fmt))
+        if out_fmt is not None:
+            in_fmt = out_fmt
+    return QuantizedNetwork("random", tuple(layers))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_layers=st.integers(1, 2),
+    input_bits=st.integers(1, 8),
+    weight_bits=st.integers(1, 8),
+    cell_bits=st.integers(1, 4),
+    dac_bits=st.integers(1, 4),
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+    xbar_rows=st.integers(2, 24),
+    rows_per_read_frac=st.floats(0.2, 1.0),
+    xbar_cols=st.integers(9, 40),
+    columns_per_adc=st.integers(1, 16),
+    batch=st.integers(1, 7),
+)
+def test_zero_variation_datapath_equals_integer_reference(
+    card_factory, seed, n_layers, input_bits, weight_bits, cell_bits, dac_bits, encoding, xbar_rows,
+    rows_per_read_frac, xbar_cols, columns_per_adc, batch,
+):
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(1, 60))] + [int(rng.integers(1, 12)) for _ in range(n_layers)]
+    qnet = random_qnet(rng, sizes, input_bits, [weight_bits] * n_layers, input_bits)
+    rows_per_read = max(1, int(xbar_rows * rows_per_read_frac))
+    # An ADC whose range covers the largest partial sum of one row group.
+    max_partial = rows_per_read * ((1 << dac_bits) - 1) * ((1 << cell_bits) - 1)
+    card = card_factory(rows=xbar_rows, cols=xbar_cols, columns_per_adc=columns_per_adc, cell_bits=cell_bits,
+                        dac_bits=dac_bits, adc_bits=max(1, max_partial.bit_length()))
+    kinds = columns_per_weight(encoding, slices_needed(encoding, weight_bits, cell_bits))
+    if kinds > xbar_cols - 1:
+        return  # one weight would not fit a crossbar; mapping rejects it (tested elsewhere)
+    design = design_chip(card, qnet, encoding, rows_per_read)
+    chip = program_chip(design, np.random.default_rng(0))
+    qx = rng.integers(0, 1 << input_bits, size=(9, sizes[0]))
+    result = Engine(chip, Ledger(), 0, np.random.default_rng(1)).run(qx, batch)
+    reference = qnet.reference(qx)
+    assert len(result.layer_outputs) == len(reference)
+    for got, want in zip(result.layer_outputs, reference):
+        np.testing.assert_array_equal(got, want)
+    assert sum(result.clipped) == 0

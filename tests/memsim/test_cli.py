@@ -1,0 +1,115 @@
+"""The command line: defaults run end to end; bad input is one line on stderr, exit 2, and no trace file."""
+
+import json
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from memsim.cli import main
+
+
+def run_cli(argv, capsys):
+    """Run ``memsim argv``; return (exit code, stdout, stderr)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_json_reports_every_figure(tmp_path, capsys):
+    trace = tmp_path / "run.h5"
+    code, out, err = run_cli(["simulate", "--json", "-o", str(trace)], capsys)
+    assert code == 0, err
+    s = json.loads(out)
+    for key in ("accuracy_float", "accuracy_quantized", "accuracy_hw", "accuracy_hw_std", "macs", "ops",
+                "energy_j", "energy_by_component_j", "latency_s", "throughput_inf_per_s", "cope_gop_per_j",
+                "bit_exact_rate", "trace"):
+        assert key in s
+    assert s["inferences"] == 360 and s["chips"] == 1
+    assert 0.9 < s["accuracy_float"] <= 1 and 0.5 < s["accuracy_hw"] <= 1
+    assert s["ops"] == 2 * s["macs"] == 2 * 6464 * 360
+    assert s["energy_j"] == pytest.approx(sum(s["energy_by_component_j"].values()), rel=1e-12, abs=0)
+    assert s["throughput_inf_per_s"] == pytest.approx(1 / s["latency_s"], rel=1e-12, abs=0)
+    assert s["cope_gop_per_j"] == pytest.approx(s["accuracy_hw"] * s["ops"] / s["energy_j"] / 1e9, rel=1e-12, abs=0)
+    assert s["trace"] == str(trace) and trace.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]  # no temporary file left behind
+    with h5py.File(trace) as h5:
+        assert h5.attrs["schema_version"] == 1
+        assert h5["events"]["energy_j"].sum() == pytest.approx(s["energy_j"], rel=1e-9, abs=0)
+        assert json.loads(h5.attrs["config"])["workload"]["network"] == "digits-mlp"
+
+
+def test_simulate_table_prints_accuracy_energy_latency_cope(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(["simulate", "--batch", "100"], capsys)
+    assert code == 0, err
+    for text in ("hardware (mean ± std)", "energy per chip run", "adc", "latency per inference", "COPE", "GOP/J"):
+        assert text in out
+    assert (tmp_path / "memsim-trace.h5").is_file()
+
+
+def test_devices_lists_the_cards(capsys):
+    code, out, _ = run_cli(["devices", "--json"], capsys)
+    assert code == 0
+    cards = json.loads(out)
+    assert {"isaac-2016", "neurosim-rram"} <= set(cards)
+    assert cards["isaac-2016"]["array"] == "128x128"
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("seed = [unclosed\n")
+    rng = np.random.default_rng(0)
+    unchained = write_npz(tmp_path / "unchained.npz", W0=rng.normal(size=(64, 8)), b0=np.zeros(8),
+                          W1=rng.normal(size=(9, 10)), b1=np.zeros(10))
+    return {
+        "unknown card": (["--card", "no-such-card"], "unknown card 'no-such-card'"),
+        "negative sigma": (["--sigma", "-0.1"], "sigma_rel"),
+        "zero ADC bits": (["--adc-bits", "0"], "adc.bits"),
+        "weight bits the slices cannot hold": (["--weight-bits", "8", "--weight-slices", "2"], "weight_slices"),
+        "trace in a missing directory": (["-o", str(tmp_path / "missing" / "run.h5")], "does not exist"),
+        "malformed TOML": (["--config", str(bad_toml)], "not valid TOML"),
+        "network shapes that do not chain": (["--network", unchained], "W1"),
+        "network that does not fit the data": (["--network", write_npz(tmp_path / "wide.npz",
+                                                W0=rng.normal(size=(30, 10)), b0=np.zeros(10))], "features"),
+        "unknown config key": (["--config", str(_write(tmp_path / "k.toml", "[quantization]\nbits = 3\n"))],
+                               "quantization.bits"),
+    }
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unknown card", "negative sigma", "zero ADC bits", "weight bits the slices cannot hold",
+     "trace in a missing directory", "malformed TOML", "network shapes that do not chain",
+     "network that does not fit the data", "unknown config key"],
+)
+def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, capsys, monkeypatch):
+    args, fragment = bad_inputs[case]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    monkeypatch.chdir(out_dir)
+    before = set(os.listdir(tmp_path))
+    code, out, err = run_cli(["simulate", *args], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memsim: error: "), err
+    assert fragment in lines[0]
+    assert "Traceback" not in err
+    assert list(out_dir.iterdir()) == []
+    assert set(os.listdir(tmp_path)) == before

@@ -1,0 +1,83 @@
+"""Encodings and slicing recover the exact integer product (REFERENCE §1)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memsim.encoding import (
+    ENCODINGS,
+    encode_weights,
+    input_cycles,
+    input_slices,
+    slices_needed,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+    weight_bits=st.integers(1, 12),
+    cell_bits=st.integers(1, 8),
+    extra_slices=st.integers(0, 2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_column_sums_recombine_to_integer_product(encoding, weight_bits, cell_bits, extra_slices, seed):
+    rng = np.random.default_rng(seed)
+    rows, outs = 7, 5
+    qw = rng.integers(-(1 << (weight_bits - 1)), 1 << (weight_bits - 1), size=(rows, outs))
+    qx = rng.integers(0, 256, size=(3, rows))
+    slices = slices_needed(encoding, weight_bits, cell_bits) + extra_slices
+    enc = encode_weights(qw, weight_bits, cell_bits, encoding, slices)
+    assert enc.levels.min() >= 0 and enc.levels.max() < (1 << cell_bits)
+    column_sums = np.einsum("ni,iko->nko", qx, enc.levels)
+    acc = np.einsum("nko,k->no", column_sums, enc.significance) + enc.input_coeff * qx.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(acc, qx @ qw)
+
+
+def test_offset_levels_of_a_known_weight():
+    # qw = -3 with 4 bits: u = -3 + 8 = 5 = 0b0101; 2-bit cells: slices (01, 01).
+    enc = encode_weights(np.array([[-3]]), 4, 2, "offset")
+    assert enc.levels[0, :, 0].tolist() == [1, 1]
+    assert enc.significance.tolist() == [1, 4]
+    assert enc.input_coeff == -8
+
+
+def test_twos_sign_column():
+    # qw = -3 with 4 bits: pattern 1101; low 3 bits 101 = 5 on 2-bit cells -> slices (1, 1); sign bit 1
+    enc = encode_weights(np.array([[-3]]), 4, 2, "twos")
+    assert enc.levels[0, :, 0].tolist() == [1, 1, 1]
+    assert enc.significance.tolist() == [1, 4, -8]
+
+
+def test_differential_uses_two_column_sets():
+    enc = encode_weights(np.array([[-3, 2]]), 4, 1, "differential")
+    assert enc.kinds == 8
+    assert enc.significance.tolist() == [1, 2, 4, 8, -1, -2, -4, -8]
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_weight_bits_the_slices_cannot_hold(encoding):
+    need = slices_needed(encoding, 8, 2)
+    with pytest.raises(ValueError, match="mapping.weight_slices"):
+        encode_weights(np.zeros((2, 2), dtype=np.int64), 8, 2, encoding, need - 1)
+
+
+def test_weights_outside_their_range_are_rejected():
+    with pytest.raises(ValueError, match="4-bit signed range"):
+        encode_weights(np.array([[8]]), 4, 2, "offset")
+
+
+def test_unknown_encoding_names_the_choices():
+    with pytest.raises(ValueError, match="offset, differential, twos"):
+        encode_weights(np.array([[1]]), 4, 2, "sign-magnitude")
+
+
+@given(bits=st.integers(1, 16), d=st.integers(1, 8), seed=st.integers(0, 2**32 - 1))
+def test_input_slices_recombine(bits, d, seed):
+    qx = np.random.default_rng(seed).integers(0, 1 << bits, size=(4, 3))
+    parts = input_slices(qx, bits, d)
+    assert parts.shape[0] == input_cycles(bits, d)
+    assert parts.max() < (1 << d)
+    sig = np.int64(1) << (np.arange(parts.shape[0]) * d)
+    np.testing.assert_array_equal(np.tensordot(sig, parts, axes=1), qx)

@@ -1,0 +1,114 @@
+"""Engine and ledger: chunking does not change results, energy is accounted from the card, runs repeat."""
+
+import numpy as np
+import pytest
+
+from memsim.chip import design_chip, program_chip
+from memsim.engine import Engine
+from memsim.fixedpoint import FixedFormat
+from memsim.ledger import Ledger, energy_zj
+from memsim.quantize import QuantizedLayer, QuantizedNetwork
+
+
+def two_layer_qnet(seed=0, rows=40, hidden=9, outs=5):
+    rng = np.random.default_rng(seed)
+    f8 = FixedFormat(8, 8, False)
+    w = FixedFormat(6, 5, True)
+    l0 = QuantizedLayer(0, rng.integers(-32, 32, (rows, hidden)), rng.integers(-500, 500, hidden), f8, w,
+                        FixedFormat(8, 6, False))
+    l1 = QuantizedLayer(1, rng.integers(-32, 32, (hidden, outs)), rng.integers(-500, 500, outs),
+                        FixedFormat(8, 6, False), w, None)
+    return QuantizedNetwork("two-layer", (l0, l1))
+
+
+def run(card, qnet, qx, batch, encoding="offset", chip_seed=3, read_seed=4):
+    design = design_chip(card, qnet, encoding)
+    chip = program_chip(design, np.random.default_rng(chip_seed))
+    ledger = Ledger()
+    result = Engine(chip, ledger, 0, np.random.default_rng(read_seed)).run(qx, batch)
+    return result, ledger
+
+
+@pytest.mark.parametrize("read_energy_model", ["lumped", "cell"])
+def test_chunked_and_one_vector_at_a_time_agree_exactly(card_factory, read_energy_model):
+    card = card_factory(rows=16, cols=17, sigma_rel=0.1, read_energy_model=read_energy_model)
+    qnet = two_layer_qnet()
+    qx = np.random.default_rng(7).integers(0, 256, (13, 40))
+    chunked, led_chunked = run(card, qnet, qx, batch=5)
+    single, led_single = run(card, qnet, qx, batch=1)
+    for a, b in zip(chunked.layer_outputs, single.layer_outputs):
+        np.testing.assert_array_equal(a, b)
+    assert led_chunked.total_zj() == led_single.total_zj()
+    assert led_chunked.by("component") == led_single.by("component")
+    assert led_chunked.counts() == led_single.counts()
+    assert chunked.makespan_fs == single.makespan_fs
+    assert chunked.events < single.events
+
+
+def test_ledger_total_is_sum_of_rows_and_counts_times_card_energy(card_factory):
+    card = card_factory(rows=16, cols=17)
+    qnet = two_layer_qnet()
+    qx = np.random.default_rng(1).integers(0, 256, (6, 40))
+    _, ledger = run(card, qnet, qx, batch=4)
+    assert ledger.total_zj() == sum(r.energy_zj for r in ledger.rows)
+    counts = ledger.counts()
+    per_action_j = {
+        ("dac", "drive"): card.dac.drive_cost().energy_j,
+        ("crossbar", "read"): card.crossbar.e_array_read_j,
+        ("sample_hold", "sample"): card.sample_hold.sample_cost().energy_j,
+        ("adc", "convert"): card.adc.conversion_cost().energy_j,
+        ("adc", "clip"): 0.0,
+        ("shift_add", "shift_add"): card.shift_add.op_cost().energy_j,
+        ("shift_add", "reduce"): card.shift_add.op_cost().energy_j,
+        ("register", "read"): card.register.access_cost(1).energy_j,
+        ("register", "write"): card.register.access_cost(1).energy_j,
+    }
+    assert set(counts) <= set(per_action_j)
+    expected_j = sum(counts[k] * per_action_j[k] for k in counts)
+    assert ledger.total_j() == pytest.approx(expected_j, rel=1e-9, abs=0)
+    # Every action really is priced by its card figure, rounded once to the zeptojoule.
+    assert ledger.total_zj() == sum(counts[k] * energy_zj(per_action_j[k]) for k in counts)
+
+
+def test_conversions_follow_the_mapping(card_factory):
+    card = card_factory(rows=16, cols=17, cell_bits=2, dac_bits=1)
+    qnet = two_layer_qnet()
+    design = design_chip(card, qnet, "offset")
+    n = 3
+    _, ledger = run(card, qnet, np.ones((n, 40), dtype=np.int64), batch=n)
+    expected = 0
+    for layer in design.layers:
+        cycles = layer.qlayer.in_format.bits  # 1-bit DAC: one cycle per input bit
+        for tile in layer.mapping.tiles:
+            expected += n * cycles * len(tile.row_groups) * tile.used_columns
+    assert ledger.counts()[("adc", "convert")] == expected
+
+
+def test_same_seed_same_chip_other_seed_other_chip(card_factory):
+    card = card_factory(rows=16, cols=17, sigma_rel=0.3)
+    qnet = two_layer_qnet()
+    qx = np.random.default_rng(2).integers(0, 256, (20, 40))
+    a, la = run(card, qnet, qx, batch=8, chip_seed=11)
+    b, lb = run(card, qnet, qx, batch=8, chip_seed=11)
+    c, _ = run(card, qnet, qx, batch=8, chip_seed=12)
+    np.testing.assert_array_equal(a.layer_outputs[-1], b.layer_outputs[-1])
+    assert la.rows == lb.rows
+    assert not np.array_equal(a.layer_outputs[-1], c.layer_outputs[-1])
+
+
+def test_timing_is_the_sum_of_actions_for_one_vector(card_factory):
+    """One 1-layer tile, one row group: per cycle DAC + read + S&H + conversions per ADC + shift-add."""
+    card = card_factory(rows=16, cols=17, columns_per_adc=4, cell_bits=2, dac_bits=1)
+    f = FixedFormat(4, 4, False)
+    layer = QuantizedLayer(0, np.ones((8, 2), dtype=np.int64), np.zeros(2, dtype=np.int64), f,
+                           FixedFormat(4, 3, True), None)
+    qnet = QuantizedNetwork("one", (layer,))
+    design = design_chip(card, qnet, "offset")
+    (tile,) = design.layers[0].mapping.tiles
+    assert tile.used_columns == 4  # 2 outputs x 2 slices
+    res, _ = run(card, qnet, np.ones((1, 8), dtype=np.int64), batch=1)
+    conv = card.adc.conversion_cost().latency_s
+    per_cycle = (card.dac.t_drive_s + card.crossbar.t_read_s + card.sample_hold.t_sample_s + 4 * conv
+                 + card.shift_add.t_op_s)
+    digital = 2 * card.shift_add.t_op_s + 2 * card.register.t_access_s  # reduce + offset correction, registers
+    assert res.makespan_fs == round((4 * per_cycle + digital) * 1e15)
