@@ -1,7 +1,9 @@
 """A network laid out on CIM hardware: the chip design (shared by all chip instances) and its instances.
 
-``ChipDesign`` fixes, per layer, the integer layer, its weight encoding and its tile mapping — everything
-that does not depend on device variation. ``program_chip`` draws one chip instance from it: every cell's
+``ChipDesign`` fixes, per layer, the integer layer, its weight encoding, its tile mapping and which partial
+sums ``(s, t)`` are converted — everything that does not depend on device variation. A discarded partial
+sum (REFERENCE §1 "Discarding") is not converted; its contribution to the accumulator is replaced by the
+layer's ``compensation`` (zero, or a constant calibrated by the planner). ``program_chip`` draws one chip instance from it: every cell's
 conductance, reference columns and sense-amplifier offsets, from the run's random generator.
 """
 
@@ -12,10 +14,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from devices.card import DeviceCard
-from memsim.encoding import EncodedWeights, encode_weights
+from memsim.encoding import EncodedWeights, encode_weights, input_cycles, input_slices
 from memsim.mapping import LayerMapping, map_layer
 from memsim.quantize import QuantizedLayer, QuantizedNetwork
 from memsim.tile import ProgrammedTile, program_layer
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Which partial sums of one layer are converted, and what replaces the others.
+
+    ``keep``: bool (T, S) over input cycles ``t`` and weight slices ``s``; ``compensation``: int64 (outputs,)
+    added to the accumulator in place of the discarded sums.
+    """
+
+    keep: np.ndarray
+    compensation: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,37 @@ class LayerDesign:
     qlayer: QuantizedLayer
     encoded: EncodedWeights
     mapping: LayerMapping
+    discard: Discard
+
+    @property
+    def cycles(self) -> int:
+        return int(self.discard.keep.shape[0])
+
+    @property
+    def keep_kinds(self) -> np.ndarray:
+        """bool (T, K): column kind ``k`` is converted at cycle ``t``."""
+        return self.discard.keep[:, self.encoded.slice_index]
+
+    def partial_sums(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
+        """Exact integer partial sums ``P[t, n, k, j] = Σ_i x_t[n, i] · L[i, k, j]`` (all rows at once).
+
+        This is what every ADC code equals with no variation and a covering ADC (summed over row groups).
+        """
+        drives = input_slices(qx, self.qlayer.in_format.bits, bits_per_cycle)
+        return np.einsum("tni,ikj->tnkj", drives, self.encoded.levels, optimize=True)
+
+    def ideal_accumulator(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
+        """The accumulator the zero-variation hardware produces under this layer's discard plan.
+
+        ``A = Σ_t Σ_k keep[t, k] · 2**(d·t) · sig[k] · P[t, k] + input_coeff · Σ_i x_i + bias + compensation``,
+        exact int64. With nothing discarded it equals ``qx @ qw + bias``.
+        """
+        p = self.partial_sums(qx, bits_per_cycle)
+        cycle_sig = np.int64(1) << (np.arange(p.shape[0], dtype=np.int64) * bits_per_cycle)
+        weights = self.keep_kinds * cycle_sig[:, None] * self.encoded.significance[None, :]
+        acc = np.einsum("tnkj,tk->nj", p, weights)
+        acc += self.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
+        return acc + self.qlayer.bias_q + self.discard.compensation
 
     @property
     def acc_bits(self) -> int:
@@ -48,6 +93,14 @@ class ChipDesign:
     def input_bits(self) -> int:
         return self.qnet.input_format.bits
 
+    def reference(self, qx: np.ndarray) -> list[np.ndarray]:
+        """Outputs of every layer of the zero-variation hardware under the design's discard plan."""
+        outs = []
+        for layer in self.layers:
+            qx = layer.qlayer.finish(layer.ideal_accumulator(qx, self.card.dac.bits))
+            outs.append(qx)
+        return outs
+
     @property
     def tiles(self) -> int:
         return sum(len(layer.mapping.tiles) for layer in self.layers)
@@ -59,11 +112,13 @@ def design_chip(
     encoding: str,
     rows_per_read: int | None = None,
     weight_slices: int | None = None,
+    discards: tuple[Discard | None, ...] | None = None,
 ) -> ChipDesign:
     """Encode and map every layer.
 
     ``rows_per_read`` defaults to the crossbar's rows; ``weight_slices`` (columns per column set) defaults to
-    what each layer's weight bits need.
+    what each layer's weight bits need; ``discards`` (one entry per layer, None for "convert everything")
+    defaults to converting every partial sum.
     """
     if card.adc.lsb_levels != int(card.adc.lsb_levels):
         raise ValueError(
@@ -73,11 +128,25 @@ def design_chip(
     xbar = card.crossbar
     c = card.cell.bits_per_cell
     rpr = xbar.rows if rows_per_read is None else rows_per_read
+    if discards is not None and len(discards) != len(qnet.layers):
+        raise ValueError(f"plan has {len(discards)} layers; the network has {len(qnet.layers)}")
     layers = []
     for ql in qnet.layers:
         encoded = encode_weights(ql.qw, ql.w_format.bits, c, encoding, weight_slices)
         mapping = map_layer(ql.index, ql.rows, ql.outputs, encoded.kinds, xbar.rows, xbar.cols, rpr)
-        layers.append(LayerDesign(ql, encoded, mapping))
+        cycles = input_cycles(ql.in_format.bits, card.dac.bits)
+        discard = discards[ql.index] if discards is not None else None
+        if discard is None:
+            discard = Discard(np.ones((cycles, encoded.slices), dtype=bool), np.zeros(ql.outputs, dtype=np.int64))
+        if discard.keep.shape != (cycles, encoded.slices):
+            raise ValueError(
+                f"layer {ql.index}: the discard grid is {discard.keep.shape[0]}×{discard.keep.shape[1]} (cycles × "
+                f"slices) but the layer has {cycles} input cycles and {encoded.slices} weight slices"
+            )
+        if discard.compensation.shape != (ql.outputs,):
+            raise ValueError(f"layer {ql.index}: compensation has shape {discard.compensation.shape}; "
+                             f"allowed ({ql.outputs},)")
+        layers.append(LayerDesign(ql, encoded, mapping, discard))
     return ChipDesign(card, qnet, encoding, tuple(layers))
 
 

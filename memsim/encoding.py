@@ -43,16 +43,24 @@ class EncodedWeights:
     """Cell levels and digital recombination of one weight matrix.
 
     ``levels``: int64 array (rows, K, outputs); ``significance``: int64 (K,); ``input_coeff``: the factor
-    of the exact digital input sum ``Σ_i x_i`` added back (offset encoding), else 0.
+    of the exact digital input sum ``Σ_i x_i`` added back (offset encoding), else 0; ``slice_index``: int64
+    (K,), the weight slice ``s`` each column kind belongs to (both column sets of the differential encoding
+    share their slice indices; the two's-complement sign column is the top slice). A partial sum ``(s, t)``
+    of the planner is the set of column kinds with ``slice_index == s`` at input cycle ``t``.
     """
 
     levels: np.ndarray
     significance: np.ndarray
     input_coeff: int
+    slice_index: np.ndarray
 
     @property
     def kinds(self) -> int:
         return int(self.significance.shape[0])
+
+    @property
+    def slices(self) -> int:
+        return int(self.slice_index.max()) + 1 if self.kinds else 0
 
 
 def _offset(qw: np.ndarray, weight_bits: int, cell_bits: int, slices: int) -> EncodedWeights:
@@ -60,14 +68,15 @@ def _offset(qw: np.ndarray, weight_bits: int, cell_bits: int, slices: int) -> En
     u = qw + half
     levels = slice_levels(u, slices * cell_bits, cell_bits)
     sig = np.int64(1) << (np.arange(levels.shape[1], dtype=np.int64) * cell_bits)
-    return EncodedWeights(levels, sig, -half)
+    return EncodedWeights(levels, sig, -half, np.arange(slices, dtype=np.int64))
 
 
 def _differential(qw: np.ndarray, weight_bits: int, cell_bits: int, slices: int) -> EncodedWeights:
     pos = slice_levels(np.maximum(qw, 0), slices * cell_bits, cell_bits)
     neg = slice_levels(np.maximum(-qw, 0), slices * cell_bits, cell_bits)
     sig = np.int64(1) << (np.arange(pos.shape[1], dtype=np.int64) * cell_bits)
-    return EncodedWeights(np.concatenate([pos, neg], axis=1), np.concatenate([sig, -sig]), 0)
+    index = np.arange(slices, dtype=np.int64)
+    return EncodedWeights(np.concatenate([pos, neg], axis=1), np.concatenate([sig, -sig]), 0, np.tile(index, 2))
 
 
 def _twos(qw: np.ndarray, weight_bits: int, cell_bits: int, slices: int) -> EncodedWeights:
@@ -77,7 +86,7 @@ def _twos(qw: np.ndarray, weight_bits: int, cell_bits: int, slices: int) -> Enco
     sign = (pattern >> low_bits)[:, None, :]
     sig_low = np.int64(1) << (np.arange(low.shape[1], dtype=np.int64) * cell_bits)
     sig = np.concatenate([sig_low, np.array([-(1 << low_bits)], dtype=np.int64)])
-    return EncodedWeights(np.concatenate([low, sign], axis=1), sig, 0)
+    return EncodedWeights(np.concatenate([low, sign], axis=1), sig, 0, np.arange(slices, dtype=np.int64))
 
 
 ENCODINGS = {"offset": _offset, "differential": _differential, "twos": _twos}

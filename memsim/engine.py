@@ -40,6 +40,19 @@ class EngineResult:
     clipped: tuple[int, ...]
 
 
+def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int) -> np.ndarray:
+    """Conversions per cycle on the busiest ADC of a tile, shape (T,).
+
+    Columns are laid out output-major (the K kinds of one output adjacent); ADC ``a`` serves columns
+    ``[a·columns_per_adc, (a+1)·columns_per_adc)`` and converts its kept columns one after another.
+    """
+    t_cycles, kinds = keep_kinds.shape
+    kept = np.tile(keep_kinds, (1, outputs))
+    pad = -kept.shape[1] % columns_per_adc
+    kept = np.pad(kept, ((0, 0), (0, pad)))
+    return kept.reshape(t_cycles, -1, columns_per_adc).sum(axis=2).max(axis=1, initial=0)
+
+
 class _ActionCosts:
     """Per-action energy (zJ) and per-vector latency (fs) of every component, converted once."""
 
@@ -88,29 +101,34 @@ class Engine:
         self._events += 1
         return self.env.timeout(duration_fs)
 
-    def _tile(self, layer: int, tile: ProgrammedTile, drives: np.ndarray, significance: np.ndarray, out: list):
-        """SimPy process of one tile over one chunk: the pure read, then one event per action per cycle."""
+    def _tile(self, layer: LayerDesign, tile: ProgrammedTile, drives: np.ndarray, out: list):
+        """SimPy process of one tile over one chunk: the pure read, then one event per action per cycle.
+
+        A cycle with no partial sum kept is skipped entirely (no drive, read or conversion, no time).
+        """
         c = self.costs
         n = drives.shape[1]
-        read = read_tile(tile, drives, self.card, significance, self.rng)
-        used = tile.spec.used_columns
-        conv_per_adc = min(c.columns_per_adc, used)
-        conversions = n * used
-        for g in range(read.driven_rows.shape[0]):
-            for t in range(read.driven_rows.shape[1]):
-                ti = tile.spec.index
+        li, ti = layer.qlayer.index, tile.spec.index
+        keep_kinds = layer.keep_kinds
+        read = read_tile(tile, drives, self.card, layer.encoded.significance, keep_kinds, self.rng)
+        conv_per_adc = adc_load(keep_kinds, tile.spec.outputs, c.columns_per_adc)
+        for g in range(read.conversions.shape[0]):
+            for t in range(read.conversions.shape[1]):
+                conversions = int(read.conversions[g, t])
+                if conversions == 0:
+                    continue
                 driven = int(read.driven_rows[g, t])
-                self._post(layer, ti, "dac", "drive", driven, driven * c.dac_e)
+                self._post(li, ti, "dac", "drive", driven, driven * c.dac_e)
                 yield self._wait(n * c.dac_t)
-                self._post(layer, ti, "crossbar", "read", n, n * c.read_e + int(read.cell_energy_zj[g, t]))
+                self._post(li, ti, "crossbar", "read", n, n * c.read_e + int(read.cell_energy_zj[g, t]))
                 yield self._wait(n * c.read_t)
-                self._post(layer, ti, "sample_hold", "sample", conversions, conversions * c.sh_e)
+                self._post(li, ti, "sample_hold", "sample", conversions, conversions * c.sh_e)
                 yield self._wait(n * c.sh_t)
-                self._post(layer, ti, "adc", "convert", conversions, conversions * c.conv_e)
+                self._post(li, ti, "adc", "convert", conversions, conversions * c.conv_e)
                 if read.clipped[g, t]:
-                    self._post(layer, ti, "adc", "clip", int(read.clipped[g, t]), 0)
-                yield self._wait(n * conv_per_adc * c.conv_t)
-                self._post(layer, ti, "shift_add", "shift_add", conversions, conversions * c.sa_e)
+                    self._post(li, ti, "adc", "clip", int(read.clipped[g, t]), 0)
+                yield self._wait(n * int(conv_per_adc[t]) * c.conv_t)
+                self._post(li, ti, "shift_add", "shift_add", conversions, conversions * c.sa_e)
                 yield self._wait(n * c.sa_t)
         out.append((tile, read))
 
@@ -122,10 +140,7 @@ class Engine:
         drives = input_slices(qx, ql.in_format.bits, self.card.dac.bits)
         done: list = []
         procs = [
-            self.env.process(
-                self._tile(ql.index, tile, drives[:, :, tile.spec.row_start : tile.spec.row_stop],
-                           layer.encoded.significance, done)
-            )
+            self.env.process(self._tile(layer, tile, drives[:, :, tile.spec.row_start : tile.spec.row_stop], done))
             for tile in tiles
         ]
         yield simpy.AllOf(self.env, procs)
@@ -138,7 +153,7 @@ class Engine:
         if layer.encoded.input_coeff:
             acc += layer.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
             digital_ops += n * (ql.rows + ql.outputs)
-        acc += ql.bias_q
+        acc += ql.bias_q + layer.discard.compensation
         y = ql.finish(acc)
         self._post(ql.index, -1, "shift_add", "reduce", digital_ops, digital_ops * c.sa_e)
         in_bits = n * ql.rows * ql.in_format.bits

@@ -48,15 +48,17 @@ class ProgrammedTile:
 class TileRead:
     """What one tile computed for a batch, and the activity the engine turns into events.
 
-    ``partial``: (N, outputs) int64 shift-and-added sums (without encoding correction or bias);
-    per ``(row group, cycle)`` arrays of shape (G, T): ``driven_rows`` (rows with a non-zero drive, summed over
-    the batch), ``cell_energy_zj`` (data-dependent V²·G·t energy; zeros for a lumped card), ``clipped``
-    (ADC conversions that saturated).
+    ``partial``: (N, outputs) int64 shift-and-added sums (without encoding correction, compensation or
+    bias); per ``(row group, cycle)`` arrays of shape (G, T): ``driven_rows`` (rows with a non-zero drive,
+    summed over the batch), ``cell_energy_zj`` (data-dependent V²·G·t energy; zeros for a lumped card),
+    ``conversions`` (columns converted, summed over the batch; 0 for a cycle whose partial sums are all
+    discarded, which is then not read at all), ``clipped`` (conversions that saturated).
     """
 
     partial: np.ndarray
     driven_rows: np.ndarray
     cell_energy_zj: np.ndarray
+    conversions: np.ndarray
     clipped: np.ndarray
 
 
@@ -92,13 +94,16 @@ def read_tile(
     drives: np.ndarray,
     card: DeviceCard,
     significance: np.ndarray,
+    keep_kinds: np.ndarray,
     rng: np.random.Generator,
 ) -> TileRead:
     """Bit-true read of one tile for a batch.
 
     ``drives``: (T, N, tile rows) int64 drive codes per input cycle (LSB cycle first). ``significance``:
-    (K,) int64 column-kind significances of the encoding. Returns the shift-and-added partial sums
-    ``Σ_g Σ_t Σ_k 2**(d·t) · sig[k] · lsb_levels · code`` and the activity per (row group, cycle).
+    (K,) int64 column-kind significances of the encoding; ``keep_kinds``: bool (T, K), the column kinds
+    converted at each cycle (discarded ones are neither converted nor added). Returns the shift-and-added
+    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · lsb_levels · code`` and the activity per
+    (row group, cycle). Cycles with nothing kept are skipped: no drive, no read, no random draws.
     """
     spec = tile.spec
     adc = card.adc
@@ -107,25 +112,30 @@ def read_tile(
     t_cycles, n = drives.shape[0], drives.shape[1]
     noise_lsb = card.cell.read_noise_sigma_s / card.cell.delta_g_s
     groups = spec.row_groups
-    driven = np.zeros((len(groups), t_cycles), dtype=np.int64)
-    clipped = np.zeros((len(groups), t_cycles), dtype=np.int64)
-    cell_e = np.zeros((len(groups), t_cycles), dtype=object)
+    shape = (len(groups), t_cycles)
+    driven = np.zeros(shape, dtype=np.int64)
+    clipped = np.zeros(shape, dtype=np.int64)
+    conversions = np.zeros(shape, dtype=np.int64)
+    cell_e = np.zeros(shape, dtype=object)
     col_sig = significance * step
     cycle_sig = np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)
+    active = np.flatnonzero(keep_kinds.any(axis=1))
     partial = np.zeros((n, spec.outputs), dtype=np.int64)
     for g, (r0, r1) in enumerate(groups):
-        x_int = drives[:, :, r0:r1]
-        x = x_int.reshape(t_cycles * n, r1 - r0).astype(np.float64)
+        x_int = drives[active, :, r0:r1]
+        x = x_int.reshape(len(active) * n, r1 - r0).astype(np.float64)
         signal = x @ tile.g_norm[r0:r1] - (x @ tile.ref_norm[r0:r1])[:, None] + tile.offset_lsb
         if noise_lsb > 0:
             rms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None] * noise_lsb
             signal += rms * (rng.standard_normal(signal.shape) - rng.standard_normal((signal.shape[0], 1)))
-        signal = signal.reshape(t_cycles, n, spec.outputs, spec.kinds)
-        for t in range(t_cycles):
-            codes, clipped[g, t] = adc.quantize(signal[t])
-            partial += cycle_sig[t] * (codes @ col_sig)
-        driven[g] = np.count_nonzero(x_int, axis=(1, 2))
+        signal = signal.reshape(len(active), n, spec.outputs, spec.kinds)
+        for i, t in enumerate(active):
+            kinds = np.flatnonzero(keep_kinds[t])
+            codes, clipped[g, t] = adc.quantize(signal[i][:, :, kinds])
+            partial += cycle_sig[t] * (codes @ col_sig[kinds])
+            conversions[g, t] = codes.size
+        driven[g, active] = np.count_nonzero(x_int, axis=(1, 2))
         if tile.row_energy_zj is not None:
             drive_sq = (x_int * x_int).sum(axis=1).astype(object)
-            cell_e[g] = drive_sq @ tile.row_energy_zj[r0:r1]
-    return TileRead(partial, driven, cell_e, clipped)
+            cell_e[g, active] = drive_sq @ tile.row_energy_zj[r0:r1]
+    return TileRead(partial, driven, cell_e, conversions, clipped)

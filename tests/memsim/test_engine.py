@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from memsim.chip import design_chip, program_chip
+from memsim.chip import Discard, design_chip, program_chip
 from memsim.engine import Engine
 from memsim.fixedpoint import FixedFormat
 from memsim.ledger import Ledger, energy_zj
@@ -112,3 +112,29 @@ def test_timing_is_the_sum_of_actions_for_one_vector(card_factory):
                  + card.shift_add.t_op_s)
     digital = 2 * card.shift_add.t_op_s + 2 * card.register.t_access_s  # reduce + offset correction, registers
     assert res.makespan_fs == round((4 * per_cycle + digital) * 1e15)
+
+
+def test_discarded_partial_sums_are_not_converted_and_shorten_the_schedule(card_factory):
+    card = card_factory(rows=16, cols=17, cell_bits=2, dac_bits=1)
+    qnet = two_layer_qnet()
+    full = design_chip(card, qnet, "offset")
+    keep0 = np.ones_like(full.layers[0].discard.keep)
+    keep0[:4, :] = False  # four low input cycles: nothing kept, so no read at all
+    keep0[4:, 0] = False  # lowest slice at the other cycles
+    comp = np.arange(qnet.layers[0].outputs, dtype=np.int64)
+    design = design_chip(card, qnet, "offset", discards=(Discard(keep0, comp), None))
+    qx = np.random.default_rng(5).integers(0, 256, (4, 40))
+    results = {}
+    for name, d in (("full", full), ("discard", design)):
+        ledger = Ledger()
+        res = Engine(program_chip(d, np.random.default_rng(0)), ledger, 0, np.random.default_rng(1)).run(qx, 4)
+        results[name] = (res, ledger.counts())
+    (full_res, full_counts), (disc_res, disc_counts) = results["full"], results["discard"]
+    l0 = full.layers[0]
+    conv_full_l0 = sum(4 * 8 * len(t.row_groups) * t.used_columns for t in l0.mapping.tiles)
+    conv_disc_l0 = sum(4 * 4 * len(t.row_groups) * t.outputs * (l0.encoded.kinds - 1) for t in l0.mapping.tiles)
+    assert full_counts[("adc", "convert")] - disc_counts[("adc", "convert")] == conv_full_l0 - conv_disc_l0
+    reads_l0 = sum(4 * len(t.row_groups) for t in l0.mapping.tiles)
+    assert full_counts[("crossbar", "read")] - disc_counts[("crossbar", "read")] == 4 * reads_l0
+    assert disc_res.makespan_fs < full_res.makespan_fs
+    np.testing.assert_array_equal(disc_res.layer_outputs[0], design.reference(qx)[0])
