@@ -10,7 +10,7 @@ import numpy as np
 
 from devices.adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
 from devices.cost import Cost
-from devices.validate import check_choice, check_int, check_keys, check_positive
+from devices.validate import check_choice, check_int, check_keys, check_nonnegative, check_positive
 
 __all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "FlashAdc", "SarAdc", "adc_from_dict"]
 
@@ -22,12 +22,14 @@ class _AdcBase:
     signal in units of one level step at one unit of drive, ``I_lsb = v_unit·delta_g``. Rounding is half-up
     (``floor(x + 0.5)``), so an exact integer signal maps to itself. ``lsb_levels`` is the range/gain knob:
     the ADC step in level steps (1.0: one code per level step; 2.0: half the resolution, twice the range).
-    A conversion is *clipped* when its unclipped code is below 0 or above ``max_code``.
+    A conversion is *clipped* when its unclipped code is below 0 or above ``max_code``. ``p_static_w`` is the
+    static (leakage) power of one ADC, drawn whether it converts or not.
     """
 
     def _check_common(self) -> None:
         check_int("adc.bits", self.bits, 1, 16)
         object.__setattr__(self, "lsb_levels", check_positive("adc.lsb_levels", self.lsb_levels))
+        object.__setattr__(self, "p_static_w", check_nonnegative("adc.p_static_w", self.p_static_w))
         if not isinstance(self.energy, tuple(ADC_ENERGY_MODELS.values())):
             raise ValueError(
                 f"adc.energy = {self.energy!r} is not an ADC energy model; allowed: {', '.join(ADC_ENERGY_MODELS)}"
@@ -87,6 +89,7 @@ class SarAdc(_AdcBase):
     t_cycle_s: float = field(metadata={"unit": "s"})
     overhead_cycles: int = field(default=1, metadata={"unit": "count"})
     lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_cycle_s", check_positive("adc.t_cycle_s", self.t_cycle_s))
@@ -113,6 +116,7 @@ class FlashAdc(_AdcBase):
     energy: AdcEnergyModel = field(metadata={"section": "model"})
     t_conv_s: float = field(metadata={"unit": "s"})
     lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_conv_s", check_positive("adc.t_conv_s", self.t_conv_s))

@@ -5,7 +5,8 @@ Card format (``devices/cards/<name>.toml``)::
     schema_version = 1
     name = "isaac-2016"
     description = "..."
-    [crossbar]  [cell]  [cell.variation]  [dac]  [sample_hold]  [adc]  [adc.energy]  [shift_add]  [register]
+    [crossbar]  [cell]  [cell.variation]  [cell.drift]  [cell.disturb]  [dac]  [sample_hold]  [adc]  [adc.energy]
+    [shift_add]  [register]
 
 Inside a section each key is the dataclass field name with its SI suffix. A number is an inline table
 ``{ value = 30, unit = "pJ", source = "..." }`` (``value`` may be a list of numbers); the loader converts it to
@@ -30,6 +31,8 @@ from devices.adc_energy import ADC_ENERGY_MODELS
 from devices.crossbar import Crossbar
 from devices.dac import Dac
 from devices.digital import Register, ShiftAdd
+from devices.disturb import DISTURB_MODELS, disturb_model_from_dict
+from devices.drift import DRIFT_MODELS, drift_model_from_dict
 from devices.memristor import MemristorCell
 from devices.sense_amp import SampleHold
 from devices.validate import check_keys
@@ -49,6 +52,8 @@ _FIXED_SECTIONS: dict[str, type] = {
 _SELECTED_SECTIONS: dict[str, tuple[str, dict[str, type]]] = {
     "adc": ("kind", ADC_MODELS),
     "cell.variation": ("model", SIGMA_MODELS),
+    "cell.drift": ("model", DRIFT_MODELS),
+    "cell.disturb": ("model", DISTURB_MODELS),
     "adc.energy": ("model", ADC_ENERGY_MODELS),
 }
 SECTIONS = ("crossbar", "cell", "dac", "sample_hold", "adc", "shift_add", "register")
@@ -200,6 +205,10 @@ def _build_component(section: str, d: object):
     params = dict(d)
     if isinstance(params.get("variation"), Mapping):
         params["variation"] = sigma_model_from_dict(params["variation"])
+    if isinstance(params.get("drift"), Mapping):
+        params["drift"] = drift_model_from_dict(params["drift"])
+    if isinstance(params.get("disturb"), Mapping):
+        params["disturb"] = disturb_model_from_dict(params["disturb"])
     return cls(**params)
 
 
@@ -264,6 +273,7 @@ class DeviceCard:
         xb, cell, adc = self.crossbar, self.cell, self.adc
         conv = adc.conversion_cost()
         variation = _as_plain(cell.variation)
+        drift = _as_plain(cell.drift)
         return {
             "name": self.name,
             "array": f"{xb.rows}x{xb.cols}",
@@ -272,6 +282,7 @@ class DeviceCard:
             "g_max_s": cell.g_max_s,
             "v_read_v": cell.v_read_v,
             "variation": " ".join([variation.pop("model")] + [f"{k}={v}" for k, v in variation.items()]),
+            "drift": " ".join([drift.pop("model")] + [f"{k}={v:g}" for k, v in drift.items()]),
             "read_energy_model": xb.read_energy_model,
             "e_array_read_j": xb.e_array_read_j,
             "t_read_s": xb.t_read_s,

@@ -23,8 +23,9 @@ class Crossbar:
     - ``"cell"``: ``E = e_array_read_j + Σ V²·G·t`` over the driven cells (``devices.memristor.read_energy_j``,
       computed by the datapath from the actual arrays), with ``t = t_read_s``.
     ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc`` does not divide ``cols`` the last ADC serves
-    fewer columns. Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``;
-    ``t_read_s > 0``.
+    fewer columns. ``p_static_w``: static (leakage) power of one array, drawn whether it reads or not.
+    Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
+    ``p_static_w >= 0``.
     """
 
     prefix: ClassVar[str] = "crossbar"
@@ -34,6 +35,7 @@ class Crossbar:
     read_energy_model: str
     e_array_read_j: float = field(metadata={"unit": "J"})
     t_read_s: float = field(metadata={"unit": "s"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -43,6 +45,7 @@ class Crossbar:
         check_choice(f"{p}.read_energy_model", self.read_energy_model, READ_ENERGY_MODELS)
         object.__setattr__(self, "e_array_read_j", check_nonnegative(f"{p}.e_array_read_j", self.e_array_read_j))
         object.__setattr__(self, "t_read_s", check_positive(f"{p}.t_read_s", self.t_read_s))
+        object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
 
     @property
     def n_adcs(self) -> int:

@@ -18,7 +18,8 @@ class Dac:
     This is REFERENCE §1 "Column read" with ``d = bits`` input bits per cycle (``bits = 1``: bit-serial
     inputs, the driver is on/off). Cost per driven row per cycle: ``e_drive_j`` and settling latency
     ``t_drive_s`` (REFERENCE §3 gives ISAAC's 1-bit DAC, 0.39 pJ per driven row per cycle). A row whose code
-    is 0 is not driven and costs nothing; the caller counts driven rows. Validity: ``bits`` 1..8,
+    is 0 is not driven and costs nothing; the caller counts driven rows. ``p_static_w``: static power of one
+    row's driver. Validity: ``bits`` 1..8,
     ``e_drive_j >= 0``, ``t_drive_s >= 0``.
     """
 
@@ -26,11 +27,13 @@ class Dac:
     bits: int = field(metadata={"unit": "bit"})
     e_drive_j: float = field(metadata={"unit": "J"})
     t_drive_s: float = field(metadata={"unit": "s"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         check_int(f"{self.prefix}.bits", self.bits, 1, 8)
         object.__setattr__(self, "e_drive_j", check_nonnegative(f"{self.prefix}.e_drive_j", self.e_drive_j))
         object.__setattr__(self, "t_drive_s", check_nonnegative(f"{self.prefix}.t_drive_s", self.t_drive_s))
+        object.__setattr__(self, "p_static_w", check_nonnegative(f"{self.prefix}.p_static_w", self.p_static_w))
 
     @property
     def max_code(self) -> int:

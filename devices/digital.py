@@ -14,16 +14,20 @@ class ShiftAdd:
     """Shift-and-add unit: one operation adds one ADC code, shifted by its significance, to an accumulator.
 
     ``A += ±2**(d·t + c·s)·code`` (REFERENCE §1 "Shift-and-add"); cost per operation ``Cost(e_op_j, t_op_s)``
-    (REFERENCE §3: ISAAC, 0.2 mW for 4 units per IMA). Validity: both fields ``>= 0``.
+    (REFERENCE §3: ISAAC, 0.2 mW for 4 units per IMA). ``p_static_w``: static power of one unit (memsim
+    counts one unit per ADC, following its conversions, and one per layer for the digital reduction).
+    Validity: every field ``>= 0``.
     """
 
     prefix: ClassVar[str] = "shift_add"
     e_op_j: float = field(metadata={"unit": "J"})
     t_op_s: float = field(metadata={"unit": "s"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "e_op_j", check_nonnegative(f"{self.prefix}.e_op_j", self.e_op_j))
         object.__setattr__(self, "t_op_s", check_nonnegative(f"{self.prefix}.t_op_s", self.t_op_s))
+        object.__setattr__(self, "p_static_w", check_nonnegative(f"{self.prefix}.p_static_w", self.p_static_w))
 
     def op_cost(self) -> Cost:
         """Cost of ONE shift-and-add operation."""
@@ -34,18 +38,36 @@ class ShiftAdd:
 class Register:
     """Register file access: energy ``E = n_bits·e_bit_j``, latency ``t_access_s`` per access.
 
-    REFERENCE §3: 0.009 pJ per bit (a 40 nm figure). Validity: both fields ``>= 0``; ``n_bits >= 0``.
+    REFERENCE §3: 0.009 pJ per bit (a 40 nm figure). This prices the layer's digital stage (its input and
+    output vectors). A tile's own registers are priced per use: ``e_feed_bit_j`` per input bit its input
+    register hands to the DACs in one read (``feed_cost``), ``e_accumulate_j`` per shift-and-add result
+    accumulated into its output register (``accumulate_cost``); ``p_static_w`` is the static power of one
+    register set (memsim counts one per tile and one per layer). Validity: every field ``>= 0``;
+    ``n_bits >= 0``.
     """
 
     prefix: ClassVar[str] = "register"
     e_bit_j: float = field(metadata={"unit": "J"})
     t_access_s: float = field(metadata={"unit": "s"})
+    e_feed_bit_j: float = field(default=0.0, metadata={"unit": "J"})
+    e_accumulate_j: float = field(default=0.0, metadata={"unit": "J"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "e_bit_j", check_nonnegative(f"{self.prefix}.e_bit_j", self.e_bit_j))
-        object.__setattr__(self, "t_access_s", check_nonnegative(f"{self.prefix}.t_access_s", self.t_access_s))
+        p = self.prefix
+        for name in ("e_bit_j", "t_access_s", "e_feed_bit_j", "e_accumulate_j", "p_static_w"):
+            object.__setattr__(self, name, check_nonnegative(f"{p}.{name}", getattr(self, name)))
 
     def access_cost(self, n_bits: int) -> Cost:
         """Cost of ONE access of ``n_bits`` bits: ``Cost(n_bits·e_bit_j, t_access_s)``."""
         n = check_int(f"{self.prefix}.n_bits", n_bits, 0)
         return Cost(n * self.e_bit_j, self.t_access_s)
+
+    def feed_cost(self, n_bits: int) -> Cost:
+        """Cost of handing ``n_bits`` input bits to a tile's DACs for one read: ``Cost(n_bits·e_feed_bit_j, 0)``."""
+        n = check_int(f"{self.prefix}.n_bits", n_bits, 0)
+        return Cost(n * self.e_feed_bit_j, 0.0)
+
+    def accumulate_cost(self) -> Cost:
+        """Cost of accumulating ONE shift-and-add result into a tile's output register (hidden in its time)."""
+        return Cost(self.e_accumulate_j, 0.0)

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from devices.disturb import DISTURB_MODELS, DisturbModel, NoDisturb
+from devices.drift import DRIFT_MODELS, DriftModel, NoDrift
 from devices.validate import check_choice, check_float, check_int, check_nonnegative, check_positive
 from devices.variation import SIGMA_MODELS, NoVariation, SigmaModel, Table
 
@@ -31,7 +33,9 @@ class MemristorCell:
     ``delta_g_s = (g_max_s - g_min_s)/(n_levels - 1)``. ``program`` adds programming variation
     (``variation`` gives sigma(G); ``distribution`` its shape) and stuck-at faults, once per chip instance.
     ``read_noise_rel`` is the sigma of one read as a fraction of ``g_max_s`` (aihwkit's ReRAM model uses about
-    1 %); the datapath samples it per column (REFERENCE §2). Validity: ``bits_per_cell`` 1..8,
+    1 %); the datapath samples it per column (REFERENCE §2). ``drift`` gives the conductance at a time after
+    programming (``devices.drift``; applied by ``memsim.aging``), ``disturb`` the shift per read pulse
+    (``devices.disturb``). Validity: ``bits_per_cell`` 1..8,
     ``0 <= g_min_s < g_max_s``, ``v_read_v > 0``, fault fractions in [0, 1] with sum <= 1.
     """
 
@@ -45,6 +49,8 @@ class MemristorCell:
     read_noise_rel: float = field(default=0.0, metadata={"unit": "1"})
     stuck_at_min_frac: float = field(default=0.0, metadata={"unit": "1"})
     stuck_at_max_frac: float = field(default=0.0, metadata={"unit": "1"})
+    drift: DriftModel = field(default=NoDrift(), metadata={"section": "model"})
+    disturb: DisturbModel = field(default=NoDisturb(), metadata={"section": "model"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -63,6 +69,12 @@ class MemristorCell:
             raise ValueError(
                 f"{p}.variation.sigma_s_per_level has {len(self.variation.sigma_s_per_level)} entries; "
                 f"allowed exactly n_levels = {self.n_levels} (2**{p}.bits_per_cell)"
+            )
+        if not isinstance(self.drift, tuple(DRIFT_MODELS.values())):
+            raise ValueError(f"{p}.drift = {self.drift!r} is not a drift model; allowed: {', '.join(DRIFT_MODELS)}")
+        if not isinstance(self.disturb, tuple(DISTURB_MODELS.values())):
+            raise ValueError(
+                f"{p}.disturb = {self.disturb!r} is not a disturb model; allowed: {', '.join(DISTURB_MODELS)}"
             )
         check_choice(f"{p}.distribution", self.distribution, DISTRIBUTIONS)
         set_(self, "read_noise_rel", check_nonnegative(f"{p}.read_noise_rel", self.read_noise_rel))

@@ -18,6 +18,7 @@ class SampleHold:
     Cost per sample: ``Cost(e_sample_j, t_sample_s)`` (REFERENCE §3: ISAAC, 10 µW for 8×128 units at a
     100 ns cycle, about 1 fJ per sample). Offset: ``I_sampled = I_column + I_off``, ``I_off ~ N(0,
     offset_sigma_a²)`` drawn once per chip instance and column (a static mismatch, memsim's model).
+    ``p_static_w``: static power of one column's sample-and-hold.
     Validity: all fields ``>= 0``.
     """
 
@@ -25,12 +26,14 @@ class SampleHold:
     e_sample_j: float = field(metadata={"unit": "J"})
     t_sample_s: float = field(metadata={"unit": "s"})
     offset_sigma_a: float = field(default=0.0, metadata={"unit": "A"})
+    p_static_w: float = field(default=0.0, metadata={"unit": "W"})
 
     def __post_init__(self) -> None:
         p = self.prefix
         object.__setattr__(self, "e_sample_j", check_nonnegative(f"{p}.e_sample_j", self.e_sample_j))
         object.__setattr__(self, "t_sample_s", check_nonnegative(f"{p}.t_sample_s", self.t_sample_s))
         object.__setattr__(self, "offset_sigma_a", check_nonnegative(f"{p}.offset_sigma_a", self.offset_sigma_a))
+        object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
 
     def sample_cost(self) -> Cost:
         """Cost of ONE sample of one column: ``Cost(e_sample_j, t_sample_s)``."""

@@ -9,13 +9,14 @@ conductance, reference columns and sense-amplifier offsets, from the run's rando
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from devices.card import DeviceCard
 from memsim.encoding import EncodedWeights, encode_weights, input_cycles, input_slices
-from memsim.mapping import LayerMapping, map_layer
+from memsim.mapping import LayerMapping, TileSpec, map_layer
+from memsim.plan import Plan
 from memsim.quantize import QuantizedLayer, QuantizedNetwork
 from memsim.tile import ProgrammedTile, program_layer
 
@@ -54,7 +55,13 @@ class LayerDesign:
         This is what every ADC code equals with no variation and a covering ADC (summed over row groups).
         """
         drives = input_slices(qx, self.qlayer.in_format.bits, bits_per_cycle)
-        return np.einsum("tni,ikj->tnkj", drives, self.encoded.levels, optimize=True)
+        t, n, rows = drives.shape
+        levels = self.encoded.levels
+        if float(drives.max(initial=0)) * float(levels.max(initial=0)) * rows < 2.0**53:
+            # float64 products of these integers are exact: use BLAS instead of an integer einsum.
+            flat = drives.reshape(t * n, rows).astype(np.float64) @ levels.reshape(rows, -1).astype(np.float64)
+            return flat.astype(np.int64).reshape((t, n) + levels.shape[1:])
+        return np.einsum("tni,ikj->tnkj", drives, levels)
 
     def ideal_accumulator(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
         """The accumulator the zero-variation hardware produces under this layer's discard plan.
@@ -67,6 +74,16 @@ class LayerDesign:
         weights = self.keep_kinds * cycle_sig[:, None] * self.encoded.significance[None, :]
         acc = np.einsum("tnkj,tk->nj", p, weights)
         acc += self.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
+        return acc + self.qlayer.bias_q + self.discard.compensation
+
+    def digital_stage(self, partials: list[tuple[TileSpec, np.ndarray]], qx: np.ndarray) -> np.ndarray:
+        """The layer's accumulator from its tiles' shift-and-added partial sums: add the row blocks of each
+        output range, the encoding's exact input-sum correction, the bias and the discard compensation."""
+        acc = np.zeros((qx.shape[0], self.qlayer.outputs), dtype=np.int64)
+        for spec, partial in partials:
+            acc[:, spec.out_start : spec.out_stop] += partial
+        if self.encoded.input_coeff:
+            acc += self.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
         return acc + self.qlayer.bias_q + self.discard.compensation
 
     @property
@@ -163,3 +180,33 @@ def program_chip(design: ChipDesign, rng: np.random.Generator) -> ProgrammedChip
     return ProgrammedChip(
         design, tuple(program_layer(design.card, layer.mapping, layer.encoded, rng) for layer in design.layers)
     )
+
+
+def plan_discards(
+    design: ChipDesign, plan: Plan, calibration_qx: np.ndarray
+) -> tuple[Discard, ...]:
+    """Keep masks and compensations of ``plan`` on ``design`` (which must convert everything).
+
+    ``"calibrated"`` compensation is the mean over the calibration inputs of the exact contribution of the
+    discarded sums, ``round(mean_n Σ_(t,k) discarded 2**(d·t)·sig[k]·P[t, n, k, j])`` per output, computed on
+    the inputs each layer receives from the zero-variation hardware under the plan (layer by layer).
+    """
+    d = design.card.dac.bits
+    discards = []
+    x = np.asarray(calibration_qx, dtype=np.int64)
+    for layer, lp in zip(design.layers, plan.layers):
+        keep = np.ones_like(layer.discard.keep)
+        for s, t in lp.discard:
+            keep[t, s] = False
+        comp = np.zeros(layer.qlayer.outputs, dtype=np.int64)
+        if lp.compensation == "calibrated" and lp.discard and len(x):
+            p = layer.partial_sums(x, d)
+            cycle_sig = np.int64(1) << (np.arange(p.shape[0], dtype=np.int64) * d)
+            dropped = ~keep[:, layer.encoded.slice_index]
+            weights = dropped * cycle_sig[:, None] * layer.encoded.significance[None, :]
+            contribution = np.einsum("tnkj,tk->nj", p, weights)
+            comp = np.floor(contribution.mean(axis=0) + 0.5).astype(np.int64)
+        discard = Discard(keep, comp)
+        discards.append(discard)
+        x = layer.qlayer.finish(replace(layer, discard=discard).ideal_accumulator(x, d))
+    return tuple(discards)

@@ -7,35 +7,14 @@ is left behind.
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 import click
 
-from memsim.config import SimConfig
+from memsim.cli_options import config_from_options, si, workload_options
+from memsim.cli_plan import plan
+from memsim.cli_trace import trace
 from memsim.ledger import Ledger
-
-
-def _si(value: float, unit: str) -> str:
-    """Engineering notation: 3.21e-9, 'J' -> '3.21 nJ'."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    prefixes = {-15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
-    exp = max(-15, min(12, int(math.floor(math.log10(abs(value)) / 3) * 3)))
-    return f"{value / 10**exp:.3g} {prefixes[exp]}{unit}"
-
-
-def _config_from_options(config_file, no_trace, sigma, adc_bits, **fields) -> SimConfig:
-    """Defaults < config file < command-line options (each option is one config field)."""
-    cfg = SimConfig.from_toml(config_file) if config_file else SimConfig()
-    cfg = cfg.with_overrides(**fields)
-    if no_trace:
-        cfg = cfg.with_overrides(trace="")
-    if sigma is not None:
-        cfg = cfg.with_card_override("cell", {"variation": {"model": "proportional", "sigma_rel": sigma}})
-    if adc_bits is not None:
-        cfg = cfg.with_card_override("adc", {"bits": adc_bits})
-    return cfg
 
 
 def _summary_text(s: dict) -> str:
@@ -50,21 +29,43 @@ def _summary_text(s: dict) -> str:
         f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
         f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
         "",
-        f"energy per chip run       {_si(s['energy_j'], 'J')}  ({_si(s['energy_per_inference_j'], 'J')} per inference)",
+        f"energy per chip run       {si(s['energy_j'], 'J')}  ({si(s['energy_per_inference_j'], 'J')} per inference)",
     ]
     total = s["energy_j"] or 1.0
     for comp, e in sorted(s["energy_by_component_j"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {comp:<22}  {_si(e, 'J'):>10}  {100 * e / total:5.1f} %")
+        lines.append(f"  {comp:<22}  {si(e, 'J'):>10}  {100 * e / total:5.1f} %")
     lines += [
         "",
-        f"latency per inference     {_si(s['latency_s'], 's')}",
-        f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s",
+        f"latency per inference     {si(s['latency_s'], 's')}  (first inference, empty pipeline: "
+        f"{si(s['latency_first_s'], 's')})",
+        f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s (steady state)",
+        *_time_lines(s),
         f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
         f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
         f"ADC conversions           {s['adc_conversions']:,} per chip run, {pct(s['adc_clip_rate'])} clipped",
         f"trace                     {s['trace'] or '(none)'}",
     ]
     return "\n".join(lines)
+
+
+def _time_lines(s: dict) -> list[str]:
+    """Where time goes: each layer's stage latency and period (the slowest sets the throughput), the busy
+    share of every component kind, static energy and the drift age."""
+    slowest = max(s["stages"], key=lambda st: st["period_s"], default=None)
+    lines = ["where time goes           layer  latency     period (time per vector)"]
+    for st in s["stages"]:
+        mark = "  <- bottleneck" if st is slowest else ""
+        lat, per = si(st["latency_s"], "s"), si(st["period_s"], "s")
+        lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{mark}")
+    if slowest is not None and s["throughput_inf_per_s"] * slowest["period_s"] < 0.999:
+        lines.append(f"  below the slowest stage's {1 / slowest['period_s']:.4g} inferences/s: the inter-layer "
+                     "buffers stall the pipeline (try a larger --buffer)")
+    busy = ", ".join(f"{k} {100 * v:.1f} %" for k, v in sorted(s["utilization"].items(), key=lambda kv: -kv[1]))
+    lines.append(f"utilization               {busy}  (busy time / run time, per unit)")
+    lines.append(f"static energy             {si(s['static_energy_j'], 'J')} per chip run")
+    if s.get("age_s"):
+        lines.append(f"age after programming     {si(s['age_s'], 's')}")
+    return lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,19 +75,10 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config file.")
-@click.option("--card", help="Device card name (see `memsim devices`) or path to a card .toml.")
-@click.option("--sigma", type=float, help="Relative programming variation σ/G (proportional model).")
-@click.option("--chips", type=int, help="Number of chip instances (Monte Carlo over device variation).")
-@click.option("--seed", type=int, help="Seed of the run's random generator.")
-@click.option("--batch", type=int, help="Vectors per simulation chunk (results do not depend on it).")
-@click.option("--network", help="Built-in network name or .npz of W0,b0,W1,b1,...")
-@click.option("--data", help="Built-in dataset name or .npz with x and y.")
-@click.option("--encoding", type=click.Choice(["offset", "differential", "twos"]), help="Signed-weight encoding.")
-@click.option("--weight-bits", type=int, help="Weight bits of every layer.")
-@click.option("--input-bits", type=int, help="Input (activation) bits.")
-@click.option("--weight-slices", type=int, help="Columns per weight column set (default: as the weight bits need).")
-@click.option("--adc-bits", type=int, help="ADC resolution (overrides the card).")
+@workload_options
+@click.option("--plan", type=click.Path(dir_okay=False), help="Quantization plan .toml (from `memsim plan`).")
+@click.option("--age", "age_s", type=float, help="Seconds between programming and inference (card's drift model).")
+@click.option("--buffer", "buffer_vectors", type=int, help="Capacity of each inter-layer buffer, in vectors.")
 @click.option("-o", "--trace", help="HDF5 trace path (default memsim-trace.h5).")
 @click.option("--no-trace", is_flag=True, help="Do not write a trace.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
@@ -97,7 +89,9 @@ def simulate(config_file, sigma, adc_bits, no_trace, as_json, **fields) -> None:
     from memsim.simulate import simulate as run
     from memsim.trace import TraceWriter
 
-    cfg = _config_from_options(config_file, no_trace, sigma, adc_bits, **fields)
+    cfg = config_from_options(config_file, sigma, adc_bits, **fields)
+    if no_trace:
+        cfg = cfg.with_overrides(trace="")
     ledger = Ledger()
     writer = TraceWriter(cfg.trace, ledger) if cfg.trace else None
     bars = []
@@ -138,8 +132,12 @@ def devices(as_json: bool) -> None:
     for name, summary in cards.items():
         click.echo(name)
         for key, value in summary.items():
-            shown = _si(value, units[key]) if key in units else value
+            shown = si(value, units[key]) if key in units else value
             click.echo(f"  {key:<20} {shown}")
+
+
+cli.add_command(trace)
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> None:

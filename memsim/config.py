@@ -24,10 +24,17 @@ The TOML layout (every key optional; defaults below)::
     weight_bits = 8
     output_bits = 8
     encoding = "offset"             # offset | differential | twos
+    plan = ""                       # a plan .toml from `memsim plan`; "" runs the conventional plan
 
     [mapping]
     rows_per_read = 0               # 0: the crossbar's rows
     weight_slices = 0               # 0: as many as the weight bits need
+
+    [timing]
+    age_s = 0.0                     # seconds between programming the chip and the inference (drift)
+    buffer_vectors = 2              # capacity of each inter-layer buffer, in vectors (>= 1)
+    timeline_vectors = 16           # busy intervals of this many first vectors go to the trace (0: none)
+    disturb_update_vectors = 64     # read-disturb updates every this many vectors (cards with a disturb model)
 
 Each number lives in the card or here, never in code paths; enums are stored by name.
 """
@@ -41,7 +48,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from devices.validate import check_int
+from devices.validate import check_float, check_int
 from memsim.encoding import ENCODINGS
 
 SCHEMA_VERSION = 1
@@ -61,8 +68,13 @@ _SECTIONS = {
     "weight_bits": "quantization",
     "output_bits": "quantization",
     "encoding": "quantization",
+    "plan": "quantization",
     "rows_per_read": "mapping",
     "weight_slices": "mapping",
+    "age_s": "timing",
+    "buffer_vectors": "timing",
+    "timeline_vectors": "timing",
+    "disturb_update_vectors": "timing",
 }
 _TOML_NAMES = {"card_overrides": "overrides"}
 
@@ -84,8 +96,13 @@ class SimConfig:
     weight_bits: int = 8
     output_bits: int = 8
     encoding: str = "offset"
+    plan: str = ""
     rows_per_read: int = 0
     weight_slices: int = 0
+    age_s: float = 0.0
+    buffer_vectors: int = 2
+    timeline_vectors: int = 16
+    disturb_update_vectors: int = 64
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0)
@@ -96,11 +113,15 @@ class SimConfig:
         check_int("quantization.output_bits", self.output_bits, 1, 16)
         check_int("mapping.rows_per_read", self.rows_per_read, 0)
         check_int("mapping.weight_slices", self.weight_slices, 0, 64)
+        object.__setattr__(self, "age_s", check_float("timing.age_s", self.age_s, 0.0))
+        check_int("timing.buffer_vectors", self.buffer_vectors, 1)
+        check_int("timing.timeline_vectors", self.timeline_vectors, 0)
+        check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
         if self.encoding not in ENCODINGS:
             raise ValueError(f"quantization.encoding = {self.encoding!r} is unknown; allowed: {', '.join(ENCODINGS)}")
         if not isinstance(self.card_overrides, dict):
             raise ValueError("devices.overrides must be a table of card sections")
-        for name in ("trace", "card", "network", "data", "split"):
+        for name in ("trace", "card", "network", "data", "split", "plan"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} = {getattr(self, name)!r} must be a string")
 

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from memsim.network import npz_string, read_npz
 
@@ -90,6 +88,9 @@ def digits_split_indices(seed: int = DIGITS_SPLIT_SEED) -> dict[str, np.ndarray]
     The built-in network was trained on the seed-0 train split, so only seed 0 keeps its test and
     calibration images unseen by it.
     """
+    from sklearn.datasets import load_digits  # imported here: scikit-learn takes seconds to import
+    from sklearn.model_selection import train_test_split
+
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"digits split seed: {seed!r} is not allowed; expected an integer >= 0")
     labels = load_digits().target
@@ -109,6 +110,8 @@ def digits_splits(seed: int = DIGITS_SPLIT_SEED) -> dict[str, Dataset]:
 
     See `digits_split_indices` for how the images are assigned; dataset names are "digits-<split>".
     """
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     x = digits.data / 16.0
     return {

@@ -1,79 +1,156 @@
-"""The SimPy engine: times the tile actions of one chip instance and posts their costs to the ledger.
+"""The SimPy engine: runs one chip instance, times its actions and posts their costs to the ledger.
 
-Events carry arrays (DESIGN "Events carry arrays"): one event is one hardware action of one tile for one
-chunk of ``N`` input vectors, with the numbers computed over the whole chunk by the pure datapath
-(``memsim.tile.read_tile``). The hardware handles vectors one after another, so an action that takes ``τ``
-per vector takes ``N·τ`` for the chunk; the clock is integer femtoseconds and energies are integer
-zeptojoules, so a chunked run and a one-vector-at-a-time run agree exactly on time and energy.
-
-Timing model (this engine's scope): the tiles of a layer run in parallel; layers run one after another; one
-input cycle of one row group on a tile is DAC drive → crossbar read → sample-and-hold → ADC conversions →
-shift-and-add, in sequence. The tile's ADCs each serve ``columns_per_adc`` adjacent columns and convert
-their used columns one after another. After the tiles, the layer's digital stage adds row-block partial
-sums, applies the encoding correction and the bias, truncates and writes the output register.
+Events carry arrays (DESIGN "Events carry arrays"): one SimPy event is one hardware action of one tile (or
+one layer's digital stage) for one chunk of ``N`` input vectors, with the numbers computed over the whole
+chunk by the pure datapath (``memsim.tile.read_tile``). Inside a chunk the hardware handles the vectors one
+after another; their times come from ``memsim.pipeline`` (exact max-plus arithmetic on integer
+femtoseconds, see its docstring for the timing model: shared ADCs, sample-and-hold overlap of the next read
+with the conversions, tiles in parallel, layers pipelined across vectors through buffers with
+back-pressure). SimPy orders the chunk-level events: an action event fires at the time that action starts
+for the chunk's first vector and posts the whole chunk's count and energy. The number of events therefore
+grows with tiles × steps × chunks, not with columns or with vectors inside a chunk, and a chunked run and a
+one-vector-at-a-time run agree exactly on outputs, energies (integer zeptojoules), latency and throughput.
 
 Per-action costs come from the card (``Cost`` of one action × count); the crossbar's cell energy
-(``read_energy_model = "cell"``) is the data-dependent ``V²·G·t`` from ``memsim.tile``.
+(``read_energy_model = "cell"``) is the data-dependent ``V²·G·t`` from ``memsim.tile``. At the end of a chip
+run the engine adds static power × run time per component kind (``action = "static"``), computed once from
+the integer run time so that it is exact and independent of chunking.
+
+With a read-disturb model on the card, the conductances are updated from the read pulses counted so far at
+every ``disturb_every`` vectors (chunks are split there), so the update points do not depend on chunking.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import simpy
 
+from memsim.aging import disturb_chip
 from memsim.chip import LayerDesign, ProgrammedChip
 from memsim.encoding import input_slices
-from memsim.ledger import Ledger, energy_zj, time_fs
-from memsim.tile import ProgrammedTile, read_tile
+from memsim.ledger import FS_PER_S, Ledger, energy_zj
+from memsim.pipeline import KINDS, ChunkSchedule, LayerTiming, Pipeline, TileTiming, adc_load, layer_timings
+from memsim.tile import read_tile
+
+__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "static_energy_zj"]
+
+# Busy-interval components of the timeline (``Timeline.component`` indexes this tuple).
+TIMELINE_COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "reduce")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Busy intervals ``[start_fs, stop_fs)`` of every unit for the vectors ``0 .. vectors - 1`` (a window).
+
+    Per interval: ``layer``, ``tile`` (-1: the layer's digital stage), ``component`` (index into
+    ``TIMELINE_COMPONENTS``), ``vector``. ``adc`` is the busiest ADC lane of the tile, ``sample_hold`` runs from
+    sampling until that step's conversions end. ``total_vectors`` is how many the run had.
+    """
+
+    vectors: int
+    total_vectors: int
+    layer: np.ndarray
+    tile: np.ndarray
+    component: np.ndarray
+    vector: np.ndarray
+    start_fs: np.ndarray
+    stop_fs: np.ndarray
 
 
 @dataclass(frozen=True)
 class EngineResult:
-    """Outputs of every layer (int64, (N, outputs)), the simulated time, the number of SimPy events."""
+    """What one chip run produced.
+
+    ``layer_outputs``: int64 (N, outputs) per layer; ``makespan_fs``: the run time (the last result
+    written); ``events``: SimPy events; ``clipped`` per layer; ``entry_fs``/``exit_fs`` (N,): when each
+    vector's first action started and its last layer's result was written; ``busy_fs`` and ``units`` per
+    component kind (``utilization = busy / (units · makespan)``); ``static_zj`` per kind; ``reads`` per layer,
+    (tiles,): array reads of each row group of each tile (every row group is read once per vector and
+    kept cycle); ``row_pulses`` per layer, (rows,) read pulses each layer row received
+    (reads with a non-zero drive on it); ``layers``: the timing of every layer; ``timeline``: busy intervals
+    of the first vectors (or None).
+    """
 
     layer_outputs: tuple[np.ndarray, ...]
     makespan_fs: int
     events: int
     clipped: tuple[int, ...]
+    entry_fs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    exit_fs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    busy_fs: dict = field(default_factory=dict)
+    units: dict = field(default_factory=dict)
+    static_zj: dict = field(default_factory=dict)
+    reads: tuple[np.ndarray, ...] = ()
+    row_pulses: tuple[np.ndarray, ...] = ()
+    layers: tuple[LayerTiming, ...] = ()
+    timeline: Timeline | None = None
+
+    @property
+    def latency_fs(self) -> np.ndarray:
+        """Per-vector latency: result written minus first action (fs)."""
+        return self.exit_fs - self.entry_fs
+
+    @property
+    def latency_s(self) -> float:
+        """Mean latency of one inference over the run (queueing and buffer waits included)."""
+        return float(self.latency_fs.mean()) / FS_PER_S if len(self.exit_fs) else float("nan")
+
+    @property
+    def first_latency_s(self) -> float:
+        """Latency of the first inference, through the empty pipeline: the sum of the stage latencies."""
+        return float(self.latency_fs[0]) / FS_PER_S if len(self.exit_fs) else float("nan")
+
+    @property
+    def throughput_inf_per_s(self) -> float:
+        """Steady-state throughput: results per second between the first and the last result written
+        (``(N - 1)/(exit_last - exit_first)``); for one vector, ``1/latency``."""
+        n = len(self.exit_fs)
+        if n == 0:
+            return float("nan")
+        span = int(self.exit_fs[-1] - self.exit_fs[0])
+        if n == 1 or span == 0:
+            lat = int(self.latency_fs[0])
+            return FS_PER_S / lat if lat > 0 else float("nan")
+        return (n - 1) * FS_PER_S / span
+
+    def utilization(self) -> dict[str, float]:
+        """Busy time / (units × run time) per component kind, in [0, 1]."""
+        if self.makespan_fs <= 0:
+            return {k: 0.0 for k in self.busy_fs}
+        return {k: self.busy_fs[k] / (self.units[k] * self.makespan_fs) if self.units.get(k) else 0.0
+                for k in self.busy_fs}
 
 
-def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int) -> np.ndarray:
-    """Conversions per cycle on the busiest ADC of a tile, shape (T,).
-
-    Columns are laid out output-major (the K kinds of one output adjacent); ADC ``a`` serves columns
-    ``[a·columns_per_adc, (a+1)·columns_per_adc)`` and converts its kept columns one after another.
-    """
-    t_cycles, kinds = keep_kinds.shape
-    kept = np.tile(keep_kinds, (1, outputs))
-    pad = -kept.shape[1] % columns_per_adc
-    kept = np.pad(kept, ((0, 0), (0, pad)))
-    return kept.reshape(t_cycles, -1, columns_per_adc).sum(axis=2).max(axis=1, initial=0)
+def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
+    """``P·units·t`` in zeptojoules, exact: ``zJ = W · fs · 10**6``, rounded once (half to even)."""
+    return round(Fraction(power_w) * units * run_fs * 10**6)
 
 
 class _ActionCosts:
-    """Per-action energy (zJ) and per-vector latency (fs) of every component, converted once."""
+    """Per-action energy (zJ) of every component, converted once."""
 
     def __init__(self, card) -> None:
         self.dac_e = energy_zj(card.dac.drive_cost().energy_j)
-        self.dac_t = time_fs(card.dac.drive_cost().latency_s)
         self.read_e = energy_zj(card.crossbar.e_array_read_j)
-        self.read_t = time_fs(card.crossbar.t_read_s)
         self.sh_e = energy_zj(card.sample_hold.sample_cost().energy_j)
-        self.sh_t = time_fs(card.sample_hold.sample_cost().latency_s)
         self.conv_e = energy_zj(card.adc.conversion_cost().energy_j)
-        self.conv_t = time_fs(card.adc.conversion_cost().latency_s)
         self.sa_e = energy_zj(card.shift_add.op_cost().energy_j)
-        self.sa_t = time_fs(card.shift_add.op_cost().latency_s)
         self.reg_bit_e = energy_zj(card.register.access_cost(1).energy_j)
-        self.reg_t = time_fs(card.register.access_cost(1).latency_s)
-        self.columns_per_adc = card.crossbar.columns_per_adc
+        self.feed_bit_e = energy_zj(card.register.feed_cost(1).energy_j)
+        self.acc_e = energy_zj(card.register.accumulate_cost().energy_j)
 
 
 class Engine:
-    """Runs batches through one programmed chip, posting every action to ``ledger`` under ``chip``."""
+    """Runs batches through one programmed chip, posting every action to ``ledger`` under ``chip_index``.
+
+    ``buffer_vectors``: capacity of each inter-layer buffer (vectors); ``timeline_vectors``: how many of the
+    first vectors get busy intervals recorded (0: none); ``disturb_every``: vectors between read-disturb
+    updates (used only when the card has a disturb model).
+    """
 
     def __init__(
         self,
@@ -82,6 +159,9 @@ class Engine:
         chip_index: int,
         rng: np.random.Generator,
         on_chunk: Callable[[int], None] | None = None,
+        buffer_vectors: int = 2,
+        timeline_vectors: int = 0,
+        disturb_every: int = 64,
     ) -> None:
         self.chip = chip
         self.design = chip.design
@@ -91,104 +171,239 @@ class Engine:
         self.rng = rng
         self.on_chunk = on_chunk
         self.costs = _ActionCosts(self.card)
+        self.timing = layer_timings(self.design)
+        self.pipeline = Pipeline(self.timing, buffer_vectors)
+        self.timeline_vectors = timeline_vectors
+        if not isinstance(disturb_every, int) or disturb_every < 1:
+            raise ValueError(f"timing.disturb_update_vectors = {disturb_every!r} is out of range; allowed >= 1")
+        self.disturb_every = disturb_every
         self.env = simpy.Environment()
         self._events = 0
 
     def _post(self, layer: int, tile: int, component: str, action: str, count: int, e_zj: int) -> None:
         self.ledger.post(self.env.now, self.chip_index, layer, tile, component, action, count, e_zj)
 
-    def _wait(self, duration_fs: int):
+    def _wait_until(self, t_fs: int):
         self._events += 1
-        return self.env.timeout(duration_fs)
+        return self.env.timeout(max(0, int(t_fs) - int(self.env.now)))
 
-    def _tile(self, layer: LayerDesign, tile: ProgrammedTile, drives: np.ndarray, out: list):
-        """SimPy process of one tile over one chunk: the pure read, then one event per action per cycle.
+    def _tile_actions(self, timing: TileTiming, read, n: int, t0: int) -> list:
+        """(time, order, posts) of every action event of one tile for a chunk whose first vector starts at t0."""
+        c, tt = self.costs, timing.times
+        li, ti = timing.layer, timing.tile
+        d = self.card.dac.bits
+        actions = []
+        for k, (g, t) in enumerate(timing.steps):
+            r = t0 + int(timing.start_fs[k])
+            conv = int(read.conversions[g, t])
+            driven = int(read.driven_rows[g, t])
+            fed = n * int(timing.rows[k]) * d
+            clip = int(read.clipped[g, t])
+            cvt = [(li, ti, "adc", "convert", conv, conv * c.conv_e)]
+            if clip:
+                cvt.append((li, ti, "adc", "clip", clip, 0))
+            actions += [
+                (r, k, 0, [(li, ti, "dac", "drive", driven, driven * c.dac_e),
+                           (li, ti, "register", "feed", fed, fed * c.feed_bit_e)]),
+                (r + tt.dac, k, 1, [(li, ti, "crossbar", "read", n, n * c.read_e + int(read.cell_energy_zj[g, t]))]),
+                (r + tt.dac + tt.read, k, 2, [(li, ti, "sample_hold", "sample", conv, conv * c.sh_e)]),
+                (r + tt.analog, k, 3, cvt),
+                (r + tt.analog + tt.conv, k, 4, [(li, ti, "shift_add", "shift_add", conv, conv * c.sa_e),
+                                                 (li, ti, "register", "accumulate", conv, conv * c.acc_e)]),
+            ]
+        actions.sort(key=lambda a: a[:3])
+        return actions
 
-        A cycle with no partial sum kept is skipped entirely (no drive, read or conversion, no time).
-        """
+    def _replay(self, actions: list):
+        """SimPy process: fire each action event at its time and post its rows."""
+        for t, _, _, posts in actions:
+            yield self._wait_until(t)
+            for row in posts:
+                self._post(*row)
+
+    def _datapath(self, chip: ProgrammedChip, qx: np.ndarray):
+        """The pure bit-true computation of one chunk through every layer (random draws in a fixed order:
+        layer, then tile). Returns per layer: (reads, outputs, clipped, digital ops, input bits, output bits)."""
+        out = []
+        x = qx
+        for layer, tiles in zip(self.design.layers, chip.tiles):
+            ql = layer.qlayer
+            n = x.shape[0]
+            drives = input_slices(x, ql.in_format.bits, self.card.dac.bits)
+            reads = [
+                read_tile(t, drives[:, :, t.spec.row_start : t.spec.row_stop], self.card,
+                          layer.encoded.significance, layer.keep_kinds, self.rng)
+                for t in tiles
+            ]
+            acc = np.zeros((n, ql.outputs), dtype=np.int64)
+            for tile, read in zip(tiles, reads):
+                acc[:, tile.spec.out_start : tile.spec.out_stop] += read.partial
+            digital_ops = n * ql.outputs * layer.mapping.row_blocks
+            if layer.encoded.input_coeff:
+                acc += layer.encoded.input_coeff * x.sum(axis=1, keepdims=True)
+                digital_ops += n * (ql.rows + ql.outputs)
+            acc += ql.bias_q + layer.discard.compensation
+            y = ql.finish(acc)
+            active = layer.keep_kinds.any(axis=1)
+            pulses = np.count_nonzero(drives[active], axis=(0, 1)).astype(np.int64)
+            out.append((reads, y, int(sum(int(r.clipped.sum()) for r in reads)), digital_ops,
+                        n * ql.rows * ql.in_format.bits, n * ql.outputs * layer.output_bits, pulses))
+            x = y
+        return out
+
+    def _digital(self, layer: LayerDesign, t: int, ops: int, in_bits: int, out_bits: int):
+        """SimPy process of one layer's digital stage for a chunk: reduction and register traffic."""
         c = self.costs
-        n = drives.shape[1]
-        li, ti = layer.qlayer.index, tile.spec.index
-        keep_kinds = layer.keep_kinds
-        read = read_tile(tile, drives, self.card, layer.encoded.significance, keep_kinds, self.rng)
-        conv_per_adc = adc_load(keep_kinds, tile.spec.outputs, c.columns_per_adc)
-        for g in range(read.conversions.shape[0]):
-            for t in range(read.conversions.shape[1]):
-                conversions = int(read.conversions[g, t])
-                if conversions == 0:
-                    continue
-                driven = int(read.driven_rows[g, t])
-                self._post(li, ti, "dac", "drive", driven, driven * c.dac_e)
-                yield self._wait(n * c.dac_t)
-                self._post(li, ti, "crossbar", "read", n, n * c.read_e + int(read.cell_energy_zj[g, t]))
-                yield self._wait(n * c.read_t)
-                self._post(li, ti, "sample_hold", "sample", conversions, conversions * c.sh_e)
-                yield self._wait(n * c.sh_t)
-                self._post(li, ti, "adc", "convert", conversions, conversions * c.conv_e)
-                if read.clipped[g, t]:
-                    self._post(li, ti, "adc", "clip", int(read.clipped[g, t]), 0)
-                yield self._wait(n * int(conv_per_adc[t]) * c.conv_t)
-                self._post(li, ti, "shift_add", "shift_add", conversions, conversions * c.sa_e)
-                yield self._wait(n * c.sa_t)
-        out.append((tile, read))
+        li = layer.qlayer.index
+        yield self._wait_until(t)
+        self._post(li, -1, "shift_add", "reduce", ops, ops * c.sa_e)
+        self._post(li, -1, "register", "read", in_bits, in_bits * c.reg_bit_e)
+        self._post(li, -1, "register", "write", out_bits, out_bits * c.reg_bit_e)
 
-    def _layer(self, layer: LayerDesign, tiles: tuple[ProgrammedTile, ...], qx: np.ndarray, result: list):
-        """SimPy process of one layer over one chunk: tiles in parallel, then the digital stage."""
-        ql = layer.qlayer
-        c = self.costs
-        n = qx.shape[0]
-        drives = input_slices(qx, ql.in_format.bits, self.card.dac.bits)
-        done: list = []
-        procs = [
-            self.env.process(self._tile(layer, tile, drives[:, :, tile.spec.row_start : tile.spec.row_stop], done))
-            for tile in tiles
-        ]
-        yield simpy.AllOf(self.env, procs)
-        acc = np.zeros((n, ql.outputs), dtype=np.int64)
-        clipped = 0
-        for tile, read in done:
-            acc[:, tile.spec.out_start : tile.spec.out_stop] += read.partial
-            clipped += int(read.clipped.sum())
-        digital_ops = n * ql.outputs * (layer.mapping.row_blocks - 1 + 1)
-        if layer.encoded.input_coeff:
-            acc += layer.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
-            digital_ops += n * (ql.rows + ql.outputs)
-        acc += ql.bias_q + layer.discard.compensation
-        y = ql.finish(acc)
-        self._post(ql.index, -1, "shift_add", "reduce", digital_ops, digital_ops * c.sa_e)
-        in_bits = n * ql.rows * ql.in_format.bits
-        out_bits = n * ql.outputs * layer.output_bits
-        self._post(ql.index, -1, "register", "read", in_bits, in_bits * c.reg_bit_e)
-        self._post(ql.index, -1, "register", "write", out_bits, out_bits * c.reg_bit_e)
-        stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)
-        yield self._wait(n * (stages * c.sa_t + 2 * c.reg_t))
-        result.append((y, clipped))
+    def _chunks(self, total: int, chunk: int) -> list[tuple[int, int]]:
+        """Chunk bounds: every ``chunk`` vectors, split at read-disturb update points when the card has one."""
+        cuts = set(range(0, total, chunk)) | {total}
+        if not self.card.cell.disturb.is_zero:
+            cuts |= set(range(0, total, self.disturb_every))
+        cuts = sorted(cuts)
+        return list(zip(cuts[:-1], cuts[1:]))
 
-    def _run(self, qx: np.ndarray, chunk: int, outputs: list[list[np.ndarray]], clipped: list[int]):
-        for start in range(0, qx.shape[0], chunk):
-            x = qx[start : start + chunk]
-            for li, (layer, tiles) in enumerate(zip(self.design.layers, self.chip.tiles)):
-                result: list = []
-                yield self.env.process(self._layer(layer, tiles, x, result))
-                x, n_clip = result[0]
-                outputs[li].append(x)
-                clipped[li] += n_clip
+    def _run(self, qx: np.ndarray, chunk: int, state: dict):
+        chip = self.chip
+        pulses = [np.zeros(l.qlayer.rows, dtype=np.int64) for l in self.design.layers]
+        for start, stop in self._chunks(qx.shape[0], chunk):
+            if start and start % self.disturb_every == 0 and not self.card.cell.disturb.is_zero:
+                chip = disturb_chip(self.chip, pulses)
+            n = stop - start
+            sched = self.pipeline.advance(n)
+            state["schedules"].append(sched)
+            yield self._wait_until(int(sched.entry[0]))
+            layers = self._datapath(chip, qx[start:stop])
+            for li, (layer, timing, res) in enumerate(zip(self.design.layers, self.timing, layers)):
+                reads, y, n_clip, ops, in_bits, out_bits, layer_pulses = res
+                state["outputs"][li].append(y)
+                state["clipped"][li] += n_clip
+                pulses[li] += layer_pulses
+                for ti, (tt, read) in enumerate(zip(timing.tiles, reads)):
+                    actions = self._tile_actions(tt, read, n, int(sched.starts[li][ti, 0]))
+                    self.env.process(self._replay(actions))
+                self.env.process(self._digital(layer, int(sched.reduce[li][0]), ops, in_bits, out_bits))
             if self.on_chunk is not None:
-                self.on_chunk(min(chunk, qx.shape[0] - start))
+                self.on_chunk(n)
+        state["pulses"] = pulses
+        if state["schedules"]:
+            yield self._wait_until(int(state["schedules"][-1].exit[-1]))
+
+    def _units(self) -> dict[str, int]:
+        """Units of each kind whose busy time is reported: per tile one DAC bank, crossbar and sample-and-hold
+        bank, ``n_adcs`` ADCs and as many shift-and-add units; per layer one reduction unit and one register."""
+        tiles = sum(len(l.tiles) for l in self.timing)
+        n_adcs = self.card.crossbar.n_adcs
+        layers = len(self.timing)
+        return {"dac": tiles, "crossbar": tiles, "sample_hold": tiles, "adc": tiles * n_adcs,
+                "shift_add": tiles * n_adcs + layers, "register": layers}
+
+    def _static_units(self) -> dict[str, int]:
+        """Instances that draw each card's ``p_static_w``: per tile ``rows`` DACs, one array, ``cols``
+        sample-and-holds, ``n_adcs`` ADCs and shift-and-adds, one register set; per layer one reduction
+        unit and one register set."""
+        xbar = self.card.crossbar
+        tiles = sum(len(l.tiles) for l in self.timing)
+        layers = len(self.timing)
+        return {"dac": tiles * xbar.rows, "crossbar": tiles, "sample_hold": tiles * xbar.cols,
+                "adc": tiles * xbar.n_adcs, "shift_add": tiles * xbar.n_adcs + layers,
+                "register": tiles + layers}
+
+    def _busy(self, n: int) -> dict[str, int]:
+        busy = {k: 0 for k in KINDS}
+        for layer in self.timing:
+            for unit in (*layer.tiles, layer):
+                for k, v in unit.busy_fs().items():
+                    busy[k] += n * v
+        return busy
+
+    def _post_static(self, makespan: int) -> dict[str, int]:
+        card = self.card
+        powers = {"dac": card.dac.p_static_w, "crossbar": card.crossbar.p_static_w,
+                  "sample_hold": card.sample_hold.p_static_w, "adc": card.adc.p_static_w,
+                  "shift_add": card.shift_add.p_static_w, "register": card.register.p_static_w}
+        units = self._static_units()
+        out = {}
+        for kind in KINDS:
+            e = static_energy_zj(powers[kind], units[kind], makespan)
+            out[kind] = e
+            if e:
+                self._post(-1, -1, kind, "static", units[kind], e)
+        return out
+
+    def _timeline(self, schedules: list[ChunkSchedule], total: int) -> Timeline | None:
+        window = min(self.timeline_vectors, total)
+        if window <= 0:
+            return None
+        cols = {k: [] for k in ("layer", "tile", "component", "vector", "start", "stop")}
+
+        def add(layer, tile, comp, vec, start, stop):
+            m = len(start)
+            cols["layer"].append(np.full(m, layer, np.int32))
+            cols["tile"].append(np.full(m, tile, np.int32))
+            cols["component"].append(np.full(m, TIMELINE_COMPONENTS.index(comp), np.int8))
+            cols["vector"].append(np.full(m, vec, np.int64))
+            cols["start"].append(np.asarray(start, np.int64))
+            cols["stop"].append(np.asarray(stop, np.int64))
+
+        for sched in schedules:
+            for j in range(min(len(sched.exit), window - sched.first)):
+                vec = sched.first + j
+                for li, layer in enumerate(self.timing):
+                    for ti, tt in enumerate(layer.tiles):
+                        r = int(sched.starts[li][ti, j]) + tt.start_fs
+                        t = tt.times
+                        c0 = r + t.analog
+                        add(li, tt.tile, "dac", vec, r, r + t.analog)
+                        add(li, tt.tile, "crossbar", vec, r + t.dac, r + t.dac + t.read)
+                        add(li, tt.tile, "sample_hold", vec, r + t.dac + t.read, c0 + tt.lane_fs)
+                        add(li, tt.tile, "adc", vec, c0, c0 + tt.lane_fs)
+                        add(li, tt.tile, "shift_add", vec, c0 + t.conv, c0 + tt.lane_fs + t.tail)
+                    d = int(sched.reduce[li][j])
+                    add(li, -1, "reduce", vec, [d], [d + layer.reduce_fs])
+            if sched.first + len(sched.exit) >= window:
+                break
+        cat = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in cols.items()}
+        return Timeline(window, total, cat["layer"], cat["tile"], cat["component"], cat["vector"], cat["start"],
+                        cat["stop"])
 
     def run(self, qx: np.ndarray, chunk: int) -> EngineResult:
         """Simulate ``qx`` (N × inputs, unsigned integers in the input format) in chunks of ``chunk`` vectors."""
         if chunk < 1:
             raise ValueError(f"batch = {chunk} is out of range; allowed >= 1")
+        qx = np.asarray(qx, dtype=np.int64)
         n_layers = len(self.design.layers)
-        outputs: list[list[np.ndarray]] = [[] for _ in range(n_layers)]
-        clipped = [0] * n_layers
-        self.env.process(self._run(np.asarray(qx, dtype=np.int64), chunk, outputs, clipped))
+        state = {"outputs": [[] for _ in range(n_layers)], "clipped": [0] * n_layers, "schedules": []}
+        self.env.process(self._run(qx, chunk, state))
         self.env.run()
+        schedules = state["schedules"]
+        entry = np.concatenate([s.entry for s in schedules]) if schedules else np.zeros(0, np.int64)
+        exit_ = np.concatenate([s.exit for s in schedules]) if schedules else np.zeros(0, np.int64)
+        makespan = int(exit_[-1]) if len(exit_) else 0
+        total = qx.shape[0]
+        reads = tuple(
+            np.full(len(l.mapping.tiles), total * int(l.keep_kinds.any(axis=1).sum()), dtype=np.int64)
+            for l in self.design.layers
+        )
         return EngineResult(
             tuple(np.concatenate(o) if o else np.zeros((0, l.qlayer.outputs), np.int64)
-                  for o, l in zip(outputs, self.design.layers)),
-            int(self.env.now),
+                  for o, l in zip(state["outputs"], self.design.layers)),
+            makespan,
             self._events,
-            tuple(clipped),
+            tuple(state["clipped"]),
+            entry,
+            exit_,
+            self._busy(total),
+            self._units(),
+            self._post_static(makespan),
+            reads,
+            tuple(state.get("pulses", ())),
+            self.timing,
+            self._timeline(schedules, total),
         )
+

@@ -86,3 +86,13 @@ def truncate_output(acc: np.ndarray, k: int, out_bits: int) -> np.ndarray:
     REFERENCE §1 "Truncation": the ``k = fx + fw - fy`` low-order accumulator bits are discarded here.
     """
     return np.clip(shift_right_floor(acc, k), 0, (1 << out_bits) - 1)
+
+
+def bit_length(a: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` elementwise for non-negative int64 (0 for 0): exact, no float log2."""
+    rest = np.asarray(a, dtype=np.int64).copy()
+    length = np.zeros(rest.shape, dtype=np.int64)
+    while np.any(rest):
+        length += rest > 0
+        rest >>= 1
+    return length

@@ -21,7 +21,11 @@ FS_PER_S = 10**15
 ZJ_PER_J = 10**21
 
 COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
-ACTIONS = ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write")
+# New actions are appended (traces store the index). ``feed``: input bits a tile's input register hands to its
+# DACs; ``accumulate``: shift-and-add results into a tile's output register; ``static``: static power × run
+# time of one component kind over one chip run (count = instances drawing it).
+ACTIONS = ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write", "feed", "accumulate",
+           "static")
 
 
 def time_fs(t_s: float) -> int:

@@ -85,13 +85,16 @@ def quantize_network(
     input_bits: int,
     weight_bits: tuple[int, ...],
     output_bits: int,
+    weight_shifts: tuple[int, ...] | None = None,
 ) -> QuantizedNetwork:
     """Choose power-of-two formats per layer from the weights and calibration activations.
 
-    ``weight_bits`` gives ``Bw`` per layer. Hidden layers must end in ReLU: the hardware's activations are
-    unsigned.
+    ``weight_bits`` gives ``Bw`` per layer. ``weight_shifts`` (default 0) adds fractional bits beyond the
+    range-fitting scale: finer resolution, with the largest weights saturating (``memsim.plan``). Hidden
+    layers must end in ReLU: the hardware's activations are unsigned.
     """
-    if len(weight_bits) != len(network.layers):
+    shifts = weight_shifts if weight_shifts is not None else (0,) * len(weight_bits)
+    if len(weight_bits) != len(network.layers) or len(shifts) != len(network.layers):
         raise ValueError(
             f"quantization.weight_bits has {len(weight_bits)} entries; the network has {len(network.layers)} layers"
         )
@@ -104,8 +107,8 @@ def quantize_network(
     acts = network.activations_float(calibration_x)
     in_fmt = FixedFormat(input_bits, frac_bits_for(float(np.max(calibration_x, initial=0.0)), input_bits, False), False)
     layers = []
-    for i, (layer, bw) in enumerate(zip(network.layers, weight_bits)):
-        w_fmt = FixedFormat(bw, frac_bits_for(float(np.max(np.abs(layer.weight), initial=0.0)), bw, True), True)
+    for i, (layer, bw, h) in enumerate(zip(network.layers, weight_bits, shifts)):
+        w_fmt = FixedFormat(bw, frac_bits_for(float(np.max(np.abs(layer.weight), initial=0.0)), bw, True) + h, True)
         qw = w_fmt.quantize(layer.weight)
         acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
         bias_q = np.floor(layer.bias * 2.0**acc_frac + 0.5).astype(np.int64)

@@ -9,18 +9,22 @@ posts every action to the one ledger. Metrics come from the outputs and the ledg
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from devices.card import DeviceCard, load_card
 from memsim import metrics
-from memsim.chip import ChipDesign, design_chip, program_chip
+from memsim.aging import age_chip
+from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
-from memsim.engine import Engine
+from memsim.encoding import input_cycles, slices_needed
+from memsim.fixedpoint import bit_length
+from memsim.engine import Engine, Timeline
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
+from memsim.plan import Plan, check_plan_fits
 from memsim.quantize import quantize_network
 
 
@@ -44,6 +48,23 @@ class ChipOutcome:
     makespan_fs: int
     events: int
     clipped: tuple[int, ...]
+    # Per layer, outputs counted by error_bit_length(|hardware - reference|): entry 0 counts the outputs
+    # equal to the zero-variation reference, entry b + 1 those whose error's highest set bit is b.
+    error_bits: tuple[tuple[int, ...], ...] = ()
+    # Timing from the pipeline (memsim.engine.EngineResult): mean and first-inference latency, steady-state
+    # throughput, busy time and units per component kind, static energy per kind (zJ), array reads per
+    # tile row group and read pulses per row of each layer, stage latency/period per layer (fs), and the
+    # busy intervals of the first vectors (chip 0 only).
+    latency_s: float = float("nan")
+    first_latency_s: float = float("nan")
+    throughput_inf_per_s: float = float("nan")
+    utilization: dict = field(default_factory=dict)
+    busy_fs: dict = field(default_factory=dict)
+    static_zj: dict = field(default_factory=dict)
+    reads: tuple = ()
+    row_pulses: tuple = ()
+    stages: tuple = ()
+    timeline: Timeline | None = None
 
     @property
     def energy_j(self) -> float:
@@ -110,8 +131,16 @@ class SimResult:
             "energy_j": energy_j,
             "energy_per_inference_j": energy_j / n if n else float("nan"),
             "energy_by_component_j": by_component,
-            "latency_s": makespan_s / n if n else float("nan"),
-            "throughput_inf_per_s": n / makespan_s if makespan_s > 0 else float("nan"),
+            "latency_s": float(np.mean([c.latency_s for c in self.chips])),
+            "latency_first_s": float(np.mean([c.first_latency_s for c in self.chips])),
+            "throughput_inf_per_s": float(np.mean([c.throughput_inf_per_s for c in self.chips])),
+            "run_time_s": makespan_s,
+            "utilization": {k: float(np.mean([c.utilization.get(k, 0.0) for c in self.chips]))
+                            for k in self.chips[0].utilization},
+            "static_energy_j": sum(sum(c.static_zj.values()) for c in self.chips) / n_chips / ZJ_PER_J,
+            "stages": [{"layer": i, "latency_s": lat / FS_PER_S, "period_s": per / FS_PER_S}
+                       for i, (lat, per) in enumerate(self.chips[0].stages)],
+            "age_s": self.config.age_s,
             "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, energy_j),
             "adc_conversions": self.conversions,
             "adc_clip_rate": clipped / self.conversions if self.conversions else 0.0,
@@ -152,18 +181,50 @@ def load_workload(config: SimConfig) -> Workload:
     return Workload(network, data, calibration)
 
 
-def prepare(config: SimConfig) -> tuple[DeviceCard, Workload, ChipDesign]:
-    """Everything before the first chip: card, workload, quantization, encoding and mapping."""
-    card = load_card(config.card, overrides=config.card_overrides)
-    workload = load_workload(config)
+def hardware_slices(config: SimConfig, card: DeviceCard) -> int:
+    """Columns per weight column set ``S``: the configured count, or what the configured weight bits need."""
+    return config.weight_slices or slices_needed(config.encoding, config.weight_bits, card.cell.bits_per_cell)
+
+
+def load_plan(config: SimConfig, n_layers: int) -> Plan:
+    """The run's quantization plan: the file named by the config, or the conventional plan."""
+    return Plan.load(config.plan) if config.plan else Plan.conventional(n_layers, config.weight_bits)
+
+
+def prepare(
+    config: SimConfig, plan: Plan | None = None, card: DeviceCard | None = None, workload: Workload | None = None
+) -> tuple[DeviceCard, Workload, ChipDesign]:
+    """Everything before the first chip: card, workload, plan, quantization, encoding and mapping.
+
+    ``plan`` defaults to the config's plan; ``card`` and ``workload`` may be passed in when already loaded.
+    """
+    card = load_card(config.card, overrides=config.card_overrides) if card is None else card
+    workload = load_workload(config) if workload is None else workload
+    n_layers = len(workload.network.layers)
+    if plan is None and not config.plan:
+        # The conventional plan on the configured layout; it fits or fails naming the config fields.
+        plan = Plan.conventional(n_layers, config.weight_bits)
+        slices = config.weight_slices or None
+    else:
+        plan = load_plan(config, n_layers) if plan is None else plan
+        cycles = tuple(input_cycles(config.input_bits if i == 0 else config.output_bits, card.dac.bits)
+                       for i in range(n_layers))
+        check_plan_fits(plan, n_layers, config.encoding, card.cell.bits_per_cell, hardware_slices(config, card),
+                        cycles)
+        slices = None  # a plan maps each layer on the columns its weight bits need
     qnet = quantize_network(
         workload.network,
         workload.calibration.x,
         config.input_bits,
-        (config.weight_bits,) * len(workload.network.layers),
+        plan.weight_bits,
         config.output_bits,
+        tuple(lp.weight_shift for lp in plan.layers),
     )
-    design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, config.weight_slices or None)
+    design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices)
+    if any(lp.discard for lp in plan.layers):
+        calibration_qx = qnet.quantize_input(workload.calibration.x)
+        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices,
+                             plan_discards(design, plan, calibration_qx))
     return card, workload, design
 
 
@@ -171,27 +232,32 @@ def simulate(
     config: SimConfig,
     ledger: Ledger | None = None,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    plan: Plan | None = None,
+    workload: Workload | None = None,
 ) -> SimResult:
     """Run the configured workload on ``config.chips`` chip instances.
 
     One ``numpy.random.Generator`` seeded with ``config.seed`` drives every random draw, chip after chip, so
     the same config gives the same results. ``progress``, if given, is called once with the number of vectors
-    to simulate (all chips) and returns a function that is called with each finished chunk's size.
+    to simulate (all chips) and returns a function that is called with each finished chunk's size. ``plan``
+    and ``workload`` override the config's (the planner evaluates candidate plans on calibration data).
     """
-    card, workload, design = prepare(config)
+    card, workload, design = prepare(config, plan=plan, workload=workload)
     ledger = Ledger() if ledger is None else ledger
     qnet = design.qnet
     x, y = workload.data.x, workload.data.y
     qx = qnet.quantize_input(x)
-    reference = qnet.reference(qx)
+    reference = design.reference(qx)
     acc_float = metrics.accuracy(workload.network.forward_float(x), y)
     acc_quant = metrics.accuracy(reference[-1], y)
     rng = np.random.default_rng(config.seed)
     on_chunk = progress(qx.shape[0] * config.chips) if progress is not None else None
     outcomes = []
     for c in range(config.chips):
-        chip = program_chip(design, rng)
-        engine = Engine(chip, ledger, c, rng, on_chunk=on_chunk)
+        chip = age_chip(program_chip(design, rng), config.age_s, rng)
+        engine = Engine(chip, ledger, c, rng, on_chunk=on_chunk, buffer_vectors=config.buffer_vectors,
+                        timeline_vectors=config.timeline_vectors if c == 0 else 0,
+                        disturb_every=config.disturb_update_vectors)
         res = engine.run(qx, config.batch)
         outcomes.append(
             ChipOutcome(
@@ -202,6 +268,28 @@ def simulate(
                 makespan_fs=res.makespan_fs,
                 events=res.events,
                 clipped=res.clipped,
+                error_bits=tuple(error_bit_histogram(o, r) for o, r in zip(res.layer_outputs, reference)),
+                latency_s=res.latency_s,
+                first_latency_s=res.first_latency_s,
+                throughput_inf_per_s=res.throughput_inf_per_s,
+                utilization=res.utilization(),
+                busy_fs=res.busy_fs,
+                static_zj=res.static_zj,
+                reads=res.reads,
+                row_pulses=res.row_pulses,
+                stages=tuple((l.latency_fs, l.period_fs) for l in res.layers),
+                timeline=res.timeline,
             )
         )
     return SimResult(config, card, design, workload, acc_float, acc_quant, tuple(outcomes), ledger)
+
+
+def error_bit_histogram(outputs: np.ndarray, reference: np.ndarray) -> tuple[int, ...]:
+    """Outputs counted by the bit length of ``|outputs - reference|`` (integers in the layer's output LSBs).
+
+    Entry 0 counts exact outputs; entry ``b + 1`` counts outputs whose error has its highest set bit at
+    position ``b`` (an error of 2**b up to 2**(b+1) - 1 LSBs). Exact integer arithmetic, no float log2, so
+    the position is right for any int64 error. The trace stores it per chip and layer (``/errors``).
+    """
+    error = np.abs(np.asarray(outputs, dtype=np.int64) - np.asarray(reference, dtype=np.int64)).ravel()
+    return tuple(int(c) for c in np.bincount(bit_length(error), minlength=1))

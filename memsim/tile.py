@@ -89,6 +89,22 @@ def program_layer(
     return tuple(tiles)
 
 
+def column_signal(
+    tile: ProgrammedTile, x: np.ndarray, r0: int, r1: int, noise_lsb: float, rng: np.random.Generator
+) -> np.ndarray:
+    """ADC input of every used column, in level units, for drives ``x`` (vectors × rows ``r0:r1``).
+
+    ``s_j = Σ_i x_i·g_norm[i, j] − Σ_i x_i·ref_norm[i] + offset_j + noise_j`` (module docstring). Read noise,
+    when ``noise_lsb > 0``: per column ``sqrt(Σ_i x_i²)·noise_lsb·(ε_j − ε_ref)`` with one ``ε_ref`` per read.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    signal = x @ tile.g_norm[r0:r1] - (x @ tile.ref_norm[r0:r1])[:, None] + tile.offset_lsb
+    if noise_lsb > 0:
+        rms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None] * noise_lsb
+        signal += rms * (rng.standard_normal(signal.shape) - rng.standard_normal((signal.shape[0], 1)))
+    return signal
+
+
 def read_tile(
     tile: ProgrammedTile,
     drives: np.ndarray,
@@ -123,12 +139,8 @@ def read_tile(
     partial = np.zeros((n, spec.outputs), dtype=np.int64)
     for g, (r0, r1) in enumerate(groups):
         x_int = drives[active, :, r0:r1]
-        x = x_int.reshape(len(active) * n, r1 - r0).astype(np.float64)
-        signal = x @ tile.g_norm[r0:r1] - (x @ tile.ref_norm[r0:r1])[:, None] + tile.offset_lsb
-        if noise_lsb > 0:
-            rms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None] * noise_lsb
-            signal += rms * (rng.standard_normal(signal.shape) - rng.standard_normal((signal.shape[0], 1)))
-        signal = signal.reshape(len(active), n, spec.outputs, spec.kinds)
+        x = x_int.reshape(len(active) * n, r1 - r0)
+        signal = column_signal(tile, x, r0, r1, noise_lsb, rng).reshape(len(active), n, spec.outputs, spec.kinds)
         for i, t in enumerate(active):
             kinds = np.flatnonzero(keep_kinds[t])
             codes, clipped[g, t] = adc.quantize(signal[i][:, :, kinds])

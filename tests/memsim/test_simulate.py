@@ -31,7 +31,7 @@ def test_same_seed_identical_trace_other_seed_other_chip(tmp_path):
     data_a, attrs_a = datasets(tmp_path / "a.h5")
     data_b, attrs_b = datasets(tmp_path / "b.h5")
     data_c, _ = datasets(tmp_path / "c.h5")
-    assert set(data_a) == {"events", "counters", "layers", "chips"}
+    assert set(data_a) == {"events", "counters", "layers", "chips", "errors", "utilization", "reads", "busy"}
     for name in data_a:
         np.testing.assert_array_equal(data_a[name], data_b[name])
     assert attrs_a == attrs_b
@@ -48,7 +48,8 @@ def test_chunked_and_single_vector_runs_agree(tmp_path):
     single = simulate(cfg.with_overrides(batch=1))
     s1, s2 = chunked.summary(), single.summary()
     for key in ("accuracy_hw", "bit_exact_rate", "energy_j", "energy_by_component_j", "latency_s",
-                "throughput_inf_per_s", "cope_gop_per_j", "adc_conversions"):
+                "throughput_inf_per_s", "cope_gop_per_j", "adc_conversions", "latency_first_s", "run_time_s",
+                "utilization", "static_energy_j", "stages"):
         assert s1[key] == s2[key], key
     assert s1["events"] < s2["events"]
 

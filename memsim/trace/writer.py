@@ -1,4 +1,4 @@
-"""The HDF5 trace: one file per run, written atomically (schema in ``traces/README.md``).
+"""Writing the HDF5 trace: one file per run, written atomically (schema in ``traces/README.md``).
 
 ``TraceWriter`` subscribes to the ledger and streams its rows into a chunked, compressed, resizable event
 table in a temporary file beside the target; ``finish`` adds the per-component, per-layer and per-chip
@@ -19,7 +19,7 @@ import numpy as np
 from memsim import __version__
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # bump together with traces/README.md and the golden file traces/reference.h5
 _BLOCK = 65536
 
 COMPONENT_ENUM = h5py.enum_dtype({name: i for i, name in enumerate(COMPONENTS)}, basetype="u1")
@@ -38,6 +38,27 @@ EVENT_DTYPE = np.dtype(
 )
 EVENT_UNITS = {"t_s": "s", "chip": "1", "layer": "1", "tile": "1", "component": "enum", "action": "enum",
                "count": "1", "energy_j": "J"}
+# Columns and units of every table (the reader checks a file against these).
+TABLE_UNITS = {
+    "events": EVENT_UNITS,
+    "counters": {"component": "name", "action": "name", "count": "1", "energy_j": "J"},
+    "layers": {"layer": "1", "rows": "1", "outputs": "1", "tiles": "1", "weight_bits": "bit",
+               "columns_per_weight": "1", "truncated_bits": "bit", "macs_per_inference": "1",
+               "energy_j": "J per chip run", "adc_clipped": "conversions per chip run"},
+    "chips": {"chip": "1", "accuracy": "1", "bit_exact_rate": "1", "energy_j": "J", "makespan_s": "s",
+              "events": "1", "latency_s": "s", "first_latency_s": "s", "throughput_inf_per_s": "1/s",
+              "static_energy_j": "J"},
+    "errors": {"chip": "1", "layer": "1", "bit": "bit", "count": "outputs"},
+    "utilization": {"chip": "1", "component": "name", "busy_s": "s", "units": "1", "utilization": "1"},
+    "reads": {"chip": "1", "layer": "1", "tile": "1", "reads": "array reads per row group"},
+    "busy": {"layer": "1", "tile": "1", "component": "enum", "action": "enum", "vector": "1", "start_s": "s",
+             "end_s": "s"},
+}
+# Columns added to a table after its first schema (the reader accepts older files without them).
+COLUMN_SINCE = {("chips", c): 3 for c in ("latency_s", "first_latency_s", "throughput_inf_per_s", "static_energy_j")}
+# Busy-interval components of memsim.engine.TIMELINE_COMPONENTS as ledger (component, action) names.
+_BUSY_NAMES = {"dac": ("dac", "drive"), "crossbar": ("crossbar", "read"), "sample_hold": ("sample_hold", "sample"),
+               "adc": ("adc", "convert"), "shift_add": ("shift_add", "shift_add"), "reduce": ("shift_add", "reduce")}
 
 
 def check_trace_path(path: str) -> Path:
@@ -53,14 +74,19 @@ def check_trace_path(path: str) -> Path:
     return target
 
 
-def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], units: dict[str, str]) -> None:
-    """A compound dataset from equal-length columns, with a ``units`` attribute (JSON: column -> unit)."""
+def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], compress: bool = False) -> None:
+    """A compound dataset from equal-length columns, with a ``units`` attribute (JSON: column -> unit);
+    ``compress``: chunked and gzip-compressed (for the larger tables)."""
+    units = TABLE_UNITS[name]
+    if list(columns) != list(units):
+        raise RuntimeError(f"trace table {name!r}: columns {list(columns)} do not match TABLE_UNITS {list(units)}")
     dtype = np.dtype([(k, v.dtype if v.dtype != object else h5py.string_dtype()) for k, v in columns.items()])
     n = len(next(iter(columns.values())))
     data = np.empty(n, dtype=dtype)
     for k, v in columns.items():
         data[k] = v
-    ds = h5.create_dataset(name, data=data)
+    extra = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress and n else {}
+    ds = h5.create_dataset(name, data=data, **extra)
     ds.attrs["units"] = json.dumps(units)
 
 
@@ -143,7 +169,7 @@ class TraceWriter:
             "action": np.array([k[1] for k in keys], dtype=object),
             "count": np.array([counts[k] for k in keys], dtype=np.int64),
             "energy_j": np.array([energy[k] / ZJ_PER_J for k in keys], dtype=np.float64),
-        }, {"component": "name", "action": "name", "count": "1", "energy_j": "J"})
+        })
 
         n_chips = len(result.chips)
         by_layer = result.ledger.by("layer")
@@ -159,9 +185,7 @@ class TraceWriter:
             "macs_per_inference": np.array([l.qlayer.rows * l.qlayer.outputs for l in layers], dtype=np.int64),
             "energy_j": np.array([by_layer.get(i, 0) / n_chips / ZJ_PER_J for i in range(len(layers))]),
             "adc_clipped": np.array([sum(c.clipped[i] for c in result.chips) / n_chips for i in range(len(layers))]),
-        }, {"layer": "1", "rows": "1", "outputs": "1", "tiles": "1", "weight_bits": "bit",
-            "columns_per_weight": "1", "truncated_bits": "bit", "macs_per_inference": "1",
-            "energy_j": "J per chip run", "adc_clipped": "conversions per chip run"})
+        })
 
         _table(h5, "chips", {
             "chip": np.array([c.chip for c in result.chips], dtype=np.int32),
@@ -170,12 +194,85 @@ class TraceWriter:
             "energy_j": np.array([c.energy_j for c in result.chips]),
             "makespan_s": np.array([c.makespan_s for c in result.chips]),
             "events": np.array([c.events for c in result.chips], dtype=np.int64),
-        }, {"chip": "1", "accuracy": "1", "bit_exact_rate": "1", "energy_j": "J", "makespan_s": "s",
-            "events": "1"})
+            "latency_s": np.array([c.latency_s for c in result.chips]),
+            "first_latency_s": np.array([c.first_latency_s for c in result.chips]),
+            "throughput_inf_per_s": np.array([c.throughput_inf_per_s for c in result.chips]),
+            "static_energy_j": np.array([sum(c.static_zj.values()) / ZJ_PER_J for c in result.chips]),
+        })
+        _table(h5, "errors", _errors(result.chips, len(layers)))
+        kinds = sorted({k for c in result.chips for k in c.utilization})
+        _table(h5, "utilization", {
+            "chip": np.array([c.chip for c in result.chips for _ in kinds], dtype=np.int32),
+            "component": np.array([k for _ in result.chips for k in kinds], dtype=object),
+            "busy_s": np.array([c.busy_fs.get(k, 0) / FS_PER_S for c in result.chips for k in kinds]),
+            "units": np.array([round(c.busy_fs.get(k, 0) / (c.utilization[k] * c.makespan_fs))
+                               if c.utilization.get(k) else 0 for c in result.chips for k in kinds], dtype=np.int64),
+            "utilization": np.array([c.utilization.get(k, 0.0) for c in result.chips for k in kinds]),
+        })
+        rows = [(c.chip, li, ti, int(r)) for c in result.chips for li, per in enumerate(c.reads)
+                for ti, r in enumerate(per)]
+        _table(h5, "reads", {
+            "chip": np.array([r[0] for r in rows], dtype=np.int32),
+            "layer": np.array([r[1] for r in rows], dtype=np.int32),
+            "tile": np.array([r[2] for r in rows], dtype=np.int32),
+            "reads": np.array([r[3] for r in rows], dtype=np.int64),
+        })
+        _busy(h5, result.chips[0].timeline if result.chips else None)
+
+
+def _busy(h5: h5py.File, timeline) -> None:
+    """Busy intervals of chip 0's first vectors (a sampled window; its attributes say which)."""
+    from memsim.engine import TIMELINE_COMPONENTS
+
+    n = 0 if timeline is None else len(timeline.start_fs)
+    names = [_BUSY_NAMES[c] for c in TIMELINE_COMPONENTS]
+    code = timeline.component.astype(np.intp) if n else np.zeros(0, dtype=np.intp)
+    _table(h5, "busy", {
+        "layer": timeline.layer.astype(np.int32) if n else np.zeros(0, np.int32),
+        "tile": timeline.tile.astype(np.int32) if n else np.zeros(0, np.int32),
+        "component": np.array([COMPONENTS.index(names[i][0]) for i in code], dtype=COMPONENT_ENUM),
+        "action": np.array([ACTIONS.index(names[i][1]) for i in code], dtype=ACTION_ENUM),
+        "vector": timeline.vector.astype(np.int64) if n else np.zeros(0, np.int64),
+        "start_s": timeline.start_fs / FS_PER_S if n else np.zeros(0),
+        "end_s": timeline.stop_fs / FS_PER_S if n else np.zeros(0),
+    }, compress=True)
+    ds = h5["busy"]
+    ds.attrs["chip"] = 0
+    ds.attrs["window_vectors"] = 0 if timeline is None else timeline.vectors
+    ds.attrs["total_vectors"] = 0 if timeline is None else timeline.total_vectors
+    ds.attrs["sampled"] = (
+        "busy intervals of chip 0 for its first window_vectors of total_vectors input vectors only "
+        "(a sampled window: the schedule is periodic once the pipeline is full)"
+    )
+
+
+def _errors(chips, n_layers: int) -> dict[str, np.ndarray]:
+    """Dense ``(chip, layer, bit)`` table of output counts by the highest set bit of |hardware - reference|.
+
+    ``bit = -1`` counts outputs equal to the zero-variation reference; every (chip, layer) has the same bit
+    range, from -1 to the highest bit any error of the run reached, so the table pivots without gaps.
+    """
+    longest = max((len(h) for c in chips for h in c.error_bits), default=1)
+    chip_col, layer_col, bit_col, count_col = [], [], [], []
+    for c in chips:
+        for layer in range(n_layers):
+            hist = c.error_bits[layer] if layer < len(c.error_bits) else ()
+            for i in range(longest):
+                chip_col.append(c.chip)
+                layer_col.append(layer)
+                bit_col.append(i - 1)
+                count_col.append(hist[i] if i < len(hist) else 0)
+    return {
+        "chip": np.array(chip_col, dtype=np.int32),
+        "layer": np.array(layer_col, dtype=np.int32),
+        "bit": np.array(bit_col, dtype=np.int32),
+        "count": np.array(count_col, dtype=np.int64),
+    }
 
 
 def _plan(design) -> dict:
-    """The quantization plan the run used: formats and encoding per layer."""
+    """The quantization plan the run used: formats, encoding, discarded partial sums and compensation per
+    layer."""
     return {
         "encoding": design.encoding,
         "layers": [
@@ -189,6 +286,8 @@ def _plan(design) -> dict:
                 "output_frac_bits": l.qlayer.out_format.frac_bits if l.qlayer.out_format else None,
                 "truncated_bits": l.qlayer.shift,
                 "columns_per_weight": l.encoded.kinds,
+                "discard": [f"s{s}t{t}" for t, s in zip(*np.nonzero(~l.discard.keep))],
+                "compensation": l.discard.compensation.tolist(),
             }
             for l in design.layers
         ],

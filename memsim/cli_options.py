@@ -1,0 +1,56 @@
+"""Command-line options shared by the commands that build a run configuration (``simulate``, ``plan``).
+
+Each option is one ``SimConfig`` field (or one card override); precedence is defaults < ``--config`` file <
+options given on the command line.
+"""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from memsim.config import SimConfig
+
+_OPTIONS = (
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config file."),
+    click.option("--card", help="Device card name (see `memsim devices`) or path to a card .toml."),
+    click.option("--sigma", type=float, help="Relative programming variation σ/G (proportional model)."),
+    click.option("--chips", type=int, help="Number of chip instances (Monte Carlo over device variation)."),
+    click.option("--seed", type=int, help="Seed of the run's random generator."),
+    click.option("--batch", type=int, help="Vectors per simulation chunk (results do not depend on it)."),
+    click.option("--network", help="Built-in network name or .npz of W0,b0,W1,b1,..."),
+    click.option("--data", help="Built-in dataset name or .npz with x and y."),
+    click.option("--encoding", type=click.Choice(["offset", "differential", "twos"]), help="Signed-weight encoding."),
+    click.option("--weight-bits", type=int, help="Weight bits of every layer."),
+    click.option("--input-bits", type=int, help="Input (activation) bits."),
+    click.option("--weight-slices", type=int, help="Columns per weight column set (default: as the weight bits need)."),
+    click.option("--adc-bits", type=int, help="ADC resolution (overrides the card)."),
+)
+
+
+def workload_options(command):
+    """Decorate a click command with the shared options (in the order listed above)."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
+    """Defaults < config file < command-line options (each option is one config field)."""
+    cfg = SimConfig.from_toml(config_file) if config_file else SimConfig()
+    cfg = cfg.with_overrides(**fields)
+    if sigma is not None:
+        cfg = cfg.with_card_override("cell", {"variation": {"model": "proportional", "sigma_rel": sigma}})
+    if adc_bits is not None:
+        cfg = cfg.with_card_override("adc", {"bits": adc_bits})
+    return cfg
+
+
+def si(value: float, unit: str) -> str:
+    """Engineering notation: 3.21e-9, 'J' -> '3.21 nJ'."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    prefixes = {-15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
+    exp = max(-15, min(12, int(math.floor(math.log10(abs(value)) / 3) * 3)))
+    return f"{value / 10**exp:.3g} {prefixes[exp]}{unit}"

@@ -1,0 +1,129 @@
+"""``memsim plan``: search for a quantization plan, compare it with the conventional one, sweep σ."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from memsim.cli_options import config_from_options, si, workload_options
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:6.2f} %"
+
+
+def _row_text(name: str, fig: dict) -> str:
+    return (f"  {name:<13} {_pct(fig['accuracy_hw'])} ± {_pct(fig['accuracy_hw_std']).strip():<9} "
+            f"{si(fig['energy_j'], 'J'):>10}  {fig['cope_gop_per_j']:10.4g}")
+
+
+def _comparison_text(row: dict, chips: int) -> str:
+    lines = [
+        f"ideal quantized accuracy {_pct(row['ideal_accuracy_calibration']).strip()} on calibration, "
+        f"{_pct(row['ideal_accuracy_test']).strip()} on test; budget {100 * row['budget']:g} points",
+        f"evaluated on the test data over {chips} chips the planner never saw:",
+        f"  {'':<13} {'accuracy (mean ± std)':<22} {'energy/run':>10}  {'COPE GOP/J':>10}",
+        _row_text("conventional", row["conventional"]),
+        _row_text("planned", row["planned"]),
+        f"  COPE ratio {row['cope_ratio']:.3g}×; planned accuracy "
+        f"{'within' if row['within_budget_on_test'] else 'OUTSIDE'} the budget on test"
+        + ("" if row["feasible_on_calibration"] else " (no plan met the budget on calibration: most accurate shown)"),
+    ]
+    return "\n".join(lines)
+
+
+def _plan_text(plan: dict) -> str:
+    lines = []
+    for layer in plan["layers"]:
+        dropped = ", ".join(layer["discard"]) or "none"
+        lines.append(f"  layer {layer['layer']}: {layer['weight_bits']}-bit weights, shift {layer['weight_shift']}, "
+                     f"{layer['compensation']} compensation, discarded: {dropped}")
+    return "\n".join(lines)
+
+
+def _sigmas(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"--sweep-sigma {text!r} is not a comma-separated list of numbers") from None
+    if not values or any(v < 0 for v in values):
+        raise ValueError(f"--sweep-sigma {text!r}: allowed one or more numbers >= 0")
+    return values
+
+
+@click.command()
+@workload_options
+@click.option("--budget", type=float, default=0.01, show_default=True,
+              help="Allowed accuracy loss below the ideal quantized accuracy, as a fraction (0.01 = 1 point).")
+@click.option("--margin", type=float, help="Calibration accuracy kept above ideal − budget (default: budget / 2).")
+@click.option("--plan-chips", type=int, default=3, show_default=True,
+              help="Chip instances per candidate plan during the search (calibration data).")
+@click.option("-o", "--output", default="plan.toml", show_default=True, help="Where to write the plan.")
+@click.option("--error-map", help="Also draw the error model of the plan over (s, t) to this PNG.")
+@click.option("--sweep-sigma", help="Plan and compare at each σ of this comma-separated list instead.")
+@click.option("--png", help="With --sweep-sigma: draw accuracy and COPE versus σ to this PNG.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error_map, sweep_sigma, png, as_json,
+         **fields) -> None:
+    """Find the quantization plan with the most correct operations per joule within an accuracy budget."""
+    from memsim import planner
+
+    cfg = config_from_options(config_file, sigma, adc_bits, **fields)
+    chips = fields.get("chips") or 5
+    if chips < 1:
+        raise ValueError(f"--chips {chips} is out of range; allowed >= 1")
+    log = None if as_json else (lambda msg: click.echo(msg, err=True))
+    for path, name in ((png, "--png"), (error_map, "--error-map")):
+        if path:
+            from memsim.plots import check_output
+
+            check_output(path)
+            if name == "--png" and not sweep_sigma:
+                raise ValueError("--png goes with --sweep-sigma")
+    if sweep_sigma:
+        rows = planner.sweep_sigma(cfg, _sigmas(sweep_sigma), budget, plan_chips, chips, margin, log)
+        if png:
+            from memsim.plan_plots import save_sweep
+
+            _draw(lambda: save_sweep(rows, png))
+        if as_json:
+            click.echo(json.dumps({"sweep": rows, "budget": budget, "chips": chips}, indent=2))
+            return
+        click.echo(f"{'σ':>6}  {'conventional':>22}  {'planned':>22}  {'COPE conv':>10}  {'COPE plan':>10}  "
+                   f"{'ratio':>6}  budget")
+        for r in rows:
+            c, p = r["conventional"], r["planned"]
+            click.echo(f"{r['sigma']:6.3g}  {_pct(c['accuracy_hw'])} ± {_pct(c['accuracy_hw_std'])}  "
+                       f"{_pct(p['accuracy_hw'])} ± {_pct(p['accuracy_hw_std'])}  {c['cope_gop_per_j']:10.4g}  "
+                       f"{p['cope_gop_per_j']:10.4g}  {r['cope_ratio']:5.3g}×  "
+                       f"{'met' if r['within_budget_on_test'] else 'missed'}")
+        if png:
+            click.echo(f"wrote {png}")
+        return
+    result = planner.plan_network(cfg, budget=budget, plan_chips=plan_chips, margin=margin, log=log)
+    result.plan.save(output)
+    row = {**planner.compare_row(cfg, result, chips, budget), "plan_file": output, "plan": result.plan.to_dict()}
+    if error_map:
+        from memsim.plan_plots import save_error_model
+
+        models, positions = planner.error_report(cfg, result.plan, chips=plan_chips)
+        _draw(lambda: save_error_model(models, positions, error_map))
+    if as_json:
+        click.echo(json.dumps(row, indent=2))
+        return
+    click.echo(_comparison_text(row, chips))
+    click.echo(f"plan written to {output}:")
+    click.echo(_plan_text(row["plan"]))
+    if error_map:
+        click.echo(f"error model drawn to {error_map}")
+
+
+def _draw(make) -> None:
+    from memsim.plots import MissingMatplotlib
+
+    try:
+        make()
+    except MissingMatplotlib as exc:
+        raise click.ClickException(str(exc)) from None
+

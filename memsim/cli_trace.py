@@ -1,0 +1,119 @@
+"""``memsim trace``: summary, plot, timeline, compare and export of HDF5 traces.
+
+Each subcommand opens the trace(s) with ``memsim.trace.open`` and calls one library function
+(``memsim.trace.report``, ``memsim.trace.export``, ``memsim.plots``). Bad input raises ``ValueError`` and
+``memsim.cli.main`` turns it into one line on stderr and exit code 2; a missing matplotlib is reported the
+same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+
+def open_trace(path: str):
+    """``memsim.trace.open``, imported on use so that ``memsim --help`` does not load h5py."""
+    from memsim.trace.reader import open_trace as read
+
+    return read(path)
+
+
+def _json(data) -> str:
+    # Non-finite floats are not JSON; print them as null.
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(data), indent=2, ensure_ascii=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def trace() -> None:
+    """Analyse HDF5 traces written by `memsim simulate`."""
+
+
+@trace.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+def summary(path: str, as_json: bool) -> None:
+    """Energy by component and layer, latency, throughput, accuracy per chip, COPE, config and cards."""
+    from memsim.trace.report import summarize, summary_text
+
+    s = summarize(open_trace(path))
+    click.echo(_json(s) if as_json else summary_text(s))
+
+
+@trace.command()
+@click.argument("path")
+@click.option("--kind", type=click.Choice(["energy", "timeline", "errors", "accuracy"]), default="energy",
+              show_default=True, help="What to draw.")
+@click.option("-o", "--output", help="Image file (.png, .svg or .pdf); default <trace name>-<kind>.png.")
+@click.option("--chip", type=int, default=0, show_default=True, help="Chip instance of the timeline.")
+def plot(path: str, kind: str, output: str | None, chip: int) -> None:
+    """Draw the energy breakdown, the timeline of one chip, error positions or accuracy across chips."""
+    from pathlib import Path
+
+    from memsim.plots import MissingMatplotlib, check_output
+    from memsim.plots import plot as draw
+
+    out = output or f"{Path(path).stem}-{kind}.png"
+    check_output(out)
+    tr = open_trace(path)
+    try:
+        written = draw(tr, kind, out, chip=chip)
+    except MissingMatplotlib as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {written}")
+
+
+@trace.command()
+@click.argument("path")
+@click.option("-o", "--output", help="Image file (.png, .svg or .pdf); default <trace name>-timeline.png.")
+def timeline(path: str, output: str | None) -> None:
+    """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run)."""
+    from pathlib import Path
+
+    from memsim.plots import MissingMatplotlib, check_output
+    from memsim.plots import plot as draw
+
+    out = output or f"{Path(path).stem}-timeline.png"
+    check_output(out)
+    tr = open_trace(path)
+    try:
+        written = draw(tr, "timeline", out, chip=0)
+    except MissingMatplotlib as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {written}")
+
+
+@trace.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+def compare(paths: tuple[str, ...], as_json: bool) -> None:
+    """Headline figures of several traces side by side, with ratios to the first."""
+    from memsim.trace.report import compare as side_by_side
+    from memsim.trace.report import compare_text, summarize
+
+    if len(paths) < 2:
+        raise ValueError(f"compare needs at least two traces; got {len(paths)}")
+    cmp = side_by_side([summarize(open_trace(p)) for p in paths])
+    click.echo(_json(cmp) if as_json else compare_text(cmp))
+
+
+@trace.command()
+@click.argument("path")
+@click.option("--csv", "directory", required=True, help="Directory for the CSV files (created if missing).")
+def export(path: str, directory: str) -> None:
+    """Write the trace's tables as CSV: events, counters, layers, chips, errors and summary."""
+    from memsim.trace.export import export_csv
+
+    for written in export_csv(open_trace(path), directory):
+        click.echo(f"wrote {written}")

@@ -1,0 +1,268 @@
+"""The error model of every partial sum ``(s, t)``: how often its conversion is wrong, by how much, where that
+error lands relative to the truncation point, and how much information the partial sum carries (REFERENCE §5).
+
+Analytic model (per layer, on calibration inputs ``x``). For a column of kind ``k`` (slice ``s``), output ``j``,
+row group ``g`` and input cycle ``t``, programming variation makes the ADC input
+
+    s = P + e,   P = Σ_i x_t,i · L_ikj   (the exact partial sum),
+    Var e = Σ_i x_t,i² · (σ(G(L_ikj))² + σ(g_min)² + 2·σ_read²)/Δg² + σ_offset²/I_unit²
+
+(level units: each cell adds ``x·σ(G)/Δg``, the reference column at level 0 adds its own, read noise enters
+column and reference, the sense-amplifier offset once). With ``e`` Gaussian, ADC step ``m`` and code
+``round(s/m)``, the code is off by ``q`` when ``P + e`` falls ``q`` bins away from the bin of ``round(P/m)``; the
+Gaussian mass of each bin gives the code-error probability and the expected squared code error. Lognormal variation is taken with the same σ; stuck-at
+faults and ADC clipping are left to the Monte Carlo measurement (``measure_code_errors``).
+
+A code error ``Δ`` in ``(s, t)`` adds ``Δ·m·sig[k]·2**(d·t)`` to the accumulator, i.e. lands at accumulator bit
+``c·s + d·t`` (+ log2 m); truncation discards the ``k`` low bits. ``information`` is the variance of the exact
+contribution of ``(s, t)`` over the calibration inputs, and ``flip_rate`` the fraction of truncated outputs
+that change when that contribution is replaced by its mean — what discarding it costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from devices.card import DeviceCard
+from memsim.chip import LayerDesign
+from memsim.encoding import input_slices
+from memsim.fixedpoint import bit_length
+from memsim.tile import column_signal, program_layer, read_tile
+
+
+@dataclass(frozen=True)
+class LayerErrorModel:
+    """Per-partial-sum figures of one layer; every array is (S, T): weight slice × input cycle.
+
+    - ``p_code_error``: analytic probability that one conversion is wrong;
+    - ``code_error_sq``: expected squared code error per conversion;
+    - ``error_power``: expected squared accumulator error per output from variation, in accumulator LSB²;
+    - ``information``: variance of the exact contribution per output, in accumulator LSB²;
+    - ``flip_rate``: fraction of truncated outputs changed by replacing the contribution with its mean;
+    - ``error_bit``: accumulator bit where a code error of 1 lands (``c·s + d·t + log2 m``);
+    - ``conversions``: conversions per inference.
+    ``truncation_bits`` is ``k``; ``output_power`` the mean square of the ideal accumulator around its mean.
+    """
+
+    layer: int
+    p_code_error: np.ndarray
+    code_error_sq: np.ndarray
+    error_power: np.ndarray
+    information: np.ndarray
+    flip_rate: np.ndarray
+    error_bit: np.ndarray
+    conversions: np.ndarray
+    truncation_bits: int
+    output_power: float
+
+    def to_dict(self) -> dict:
+        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        out["axes"] = ["slice s", "cycle t"]
+        return out
+
+
+def _row_groups(layer: LayerDesign) -> list[tuple[int, int]]:
+    """Row groups in layer rows (tiles of one row block share them)."""
+    groups = set()
+    for tile in layer.mapping.tiles:
+        for r0, r1 in tile.row_groups:
+            groups.add((tile.row_start + r0, tile.row_start + r1))
+    return sorted(groups)
+
+
+def _code_error_stats(p: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of a wrong code and expected squared code error for ``round((P + e)/step)``, e ~ N(0, σ²).
+
+    The exact code is ``c0 = round(P/step)``; its bin is ``[(c0 - 0.5)·step, (c0 + 0.5)·step)`` and the error
+    is ``q`` when ``P + e`` falls in bin ``c0 + q``. With ``step = 1`` (P is an integer, the bin is ±0.5 around
+    it) both figures depend on σ alone and are read from a fine table over σ.
+    """
+    if step == 1:
+        grid = np.geomspace(1e-3, 16.0, 2048)
+        lo, hi = np.full(grid.shape, -0.5), np.full(grid.shape, 0.5)
+        p_grid, sq_grid = _bin_stats(lo, hi, grid, 1)
+        safe = np.maximum(sigma, grid[0])
+        sq = np.where(safe > grid[-1], safe**2 + 1 / 12, np.interp(safe, grid, sq_grid))
+        prob = 2.0 * ndtr(-0.5 / np.where(sigma > 0, sigma, 1.0))
+        return np.where(sigma > 0, prob, 0.0), np.where(sigma > 0, sq, 0.0)
+    c0 = np.floor(p / step + 0.5)
+    return _bin_stats((c0 - 0.5) * step - p, (c0 + 0.5) * step - p, sigma, step)
+
+
+def _bin_stats(lo: np.ndarray, hi: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian mass outside ``[lo, hi)`` and ``Σ_q q²·P(bin q)`` for bins of width ``step`` beyond it."""
+    safe = np.where(sigma > 0, sigma, 1.0)
+    p_ok = np.where(sigma > 0, ndtr(hi / safe) - ndtr(lo / safe), 1.0)
+    q_max = int(np.ceil(6.0 * float(sigma.max(initial=0.0)) / step)) + 1
+    sq = np.zeros(np.broadcast(lo, sigma).shape, dtype=np.float64)
+    for q in range(1, q_max + 1):
+        above = ndtr((hi + q * step) / safe) - ndtr((hi + (q - 1) * step) / safe)
+        below = ndtr((lo - (q - 1) * step) / safe) - ndtr((lo - q * step) / safe)
+        sq += q * q * np.where(sigma > 0, above + below, 0.0)
+    return 1.0 - p_ok, sq
+
+
+def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> LayerErrorModel:
+    """The analytic error model of one layer on integer layer inputs ``qx`` (see the module docstring)."""
+    cell = card.cell
+    d = card.dac.bits
+    step = int(card.adc.lsb_levels)
+    enc = layer.encoded
+    ql = layer.qlayer
+    dg = cell.delta_g_s
+    i_unit = cell.v_read_v / card.dac.max_code * dg
+    levels = enc.levels
+    var_cell = (cell.variation.sigma_s(levels, cell.target_conductance_s(levels)) / dg) ** 2
+    zero = np.zeros(ql.rows, dtype=np.int64)
+    var_ref = (cell.variation.sigma_s(zero, cell.target_conductance_s(zero)) / dg) ** 2
+    var_rows = var_cell + (var_ref + 2 * (cell.read_noise_sigma_s / dg) ** 2)[:, None, None]
+    var_offset = (card.sample_hold.offset_sigma_a / i_unit) ** 2
+    drives = input_slices(qx, ql.in_format.bits, d)  # (T, N, R)
+    t_cycles, n = drives.shape[0], drives.shape[1]
+    s_count = enc.slices
+    kinds_in = [np.flatnonzero(enc.slice_index == s) for s in range(s_count)]
+    cycle_sig = np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)
+
+    p_err = np.zeros((s_count, t_cycles))
+    err_sq = np.zeros((s_count, t_cycles))
+    err_power = np.zeros((s_count, t_cycles))
+    for r0, r1 in _row_groups(layer):
+        x = drives[:, :, r0:r1]
+        shape = (t_cycles, n) + levels.shape[1:]
+        xf = x.reshape(t_cycles * n, r1 - r0).astype(np.float64)
+        p = (xf @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)).reshape(shape)
+        var = ((xf * xf) @ var_rows[r0:r1].reshape(r1 - r0, -1)).reshape(shape) + var_offset
+        prob, sq = _code_error_stats(p, np.sqrt(var), step)
+        scale = (step * enc.significance.astype(np.float64)) ** 2  # (K,)
+        for s, kinds in enumerate(kinds_in):
+            p_err[s] += prob[:, :, kinds, :].mean(axis=(1, 2, 3))
+            err_sq[s] += sq[:, :, kinds, :].mean(axis=(1, 2, 3))
+            err_power[s] += (sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2).mean(axis=(1, 2)) \
+                * cycle_sig.astype(np.float64) ** 2
+    n_groups = len(_row_groups(layer))
+    p_err /= n_groups
+    err_sq /= n_groups
+
+    # Information: exact contributions over all rows (row groups add up digitally).
+    exact = layer.partial_sums(qx, d)  # (T, N, K, J)
+    acc = layer.ideal_accumulator(qx, d)
+    information = np.zeros((s_count, t_cycles))
+    flip = np.zeros((s_count, t_cycles))
+    y = ql.finish(acc)
+    for s, kinds in enumerate(kinds_in):
+        contrib = np.einsum("tnkj,k->tnj", exact[:, :, kinds, :], enc.significance[kinds]) * cycle_sig[:, None, None]
+        information[s] = contrib.var(axis=1).mean(axis=1) if n else 0.0
+        for t in range(t_cycles):
+            mean = np.floor(contrib[t].mean(axis=0) + 0.5).astype(np.int64) if n else 0
+            flip[s, t] = np.mean(ql.finish(acc - contrib[t] + mean) != y) if n else 0.0
+
+    error_bit = (np.arange(s_count)[:, None] * card.cell.bits_per_cell + np.arange(t_cycles)[None, :] * d
+                 + int(np.log2(step)))
+    conversions = np.zeros((s_count, t_cycles), dtype=np.int64)
+    per_cycle = sum(len(tile.row_groups) * tile.outputs for tile in layer.mapping.tiles)
+    for s, kinds in enumerate(kinds_in):
+        conversions[s, :] = per_cycle * len(kinds)
+    return LayerErrorModel(
+        layer=ql.index,
+        p_code_error=p_err,
+        code_error_sq=err_sq,
+        error_power=err_power,
+        information=information,
+        flip_rate=flip,
+        error_bit=error_bit,
+        conversions=conversions,
+        truncation_bits=ql.shift,
+        output_power=float(acc.var()) if n else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class MeasuredCodeErrors:
+    """Monte Carlo code errors of one layer, (S, T) arrays: wrong conversions and conversions, summed over
+    chips; ``rate_per_chip`` is (chips, S, T)."""
+
+    errors: np.ndarray
+    conversions: np.ndarray
+    rate_per_chip: np.ndarray
+
+    @property
+    def rate(self) -> np.ndarray:
+        return self.errors / np.maximum(self.conversions, 1)
+
+
+def measure_code_errors(
+    layer: LayerDesign, card: DeviceCard, qx: np.ndarray, chips: int, rng: np.random.Generator
+) -> MeasuredCodeErrors:
+    """Program ``chips`` instances of one layer and count wrong ADC codes per ``(s, t)`` on inputs ``qx``.
+
+    Uses the same programming and column-signal code as the simulator (``memsim.tile``); the exact code is
+    ``clip(round(P/m), 0, max_code)``, so ideal clipping is not counted as an error.
+    """
+    d = card.dac.bits
+    adc = card.adc
+    step = int(adc.lsb_levels)
+    enc = layer.encoded
+    drives = input_slices(qx, layer.qlayer.in_format.bits, d)
+    t_cycles, n = drives.shape[0], drives.shape[1]
+    noise_lsb = card.cell.read_noise_sigma_s / card.cell.delta_g_s
+    per_chip = np.zeros((chips, enc.slices, t_cycles))
+    errors = np.zeros((enc.slices, t_cycles), dtype=np.int64)
+    conversions = np.zeros((enc.slices, t_cycles), dtype=np.int64)
+    for c in range(chips):
+        tiles = program_layer(card, layer.mapping, enc, rng)
+        chip_err = np.zeros((enc.slices, t_cycles), dtype=np.int64)
+        chip_conv = np.zeros((enc.slices, t_cycles), dtype=np.int64)
+        for tile in tiles:
+            spec = tile.spec
+            kind_slice = np.tile(enc.slice_index, spec.outputs)  # output-major column layout
+            lv = layer.encoded.levels[spec.row_start:spec.row_stop, :, spec.out_start:spec.out_stop]
+            lv = lv.transpose(0, 2, 1).reshape(spec.rows, spec.used_columns)
+            for r0, r1 in spec.row_groups:
+                x = drives[:, :, spec.row_start + r0:spec.row_start + r1].reshape(t_cycles * n, r1 - r0)
+                codes, _ = adc.quantize(column_signal(tile, x, r0, r1, noise_lsb, rng))
+                ideal = np.clip(np.floor((x @ lv[r0:r1]) / step + 0.5), 0, adc.max_code)
+                wrong = (codes != ideal).reshape(t_cycles, n, spec.used_columns)
+                for s in range(enc.slices):
+                    cols = kind_slice == s
+                    chip_err[s] += wrong[:, :, cols].sum(axis=(1, 2))
+                    chip_conv[s] += n * int(cols.sum())
+        per_chip[c] = chip_err / np.maximum(chip_conv, 1)
+        errors += chip_err
+        conversions += chip_conv
+    return MeasuredCodeErrors(errors, conversions, per_chip)
+
+
+def error_bit_positions(hw_acc: np.ndarray, ideal_acc: np.ndarray, truncation_bits: int) -> dict[int, int]:
+    """Histogram of where accumulator errors land: ``bit_length(|error|) - 1 - k`` per output with an error.
+
+    Negative positions are errors confined to the ``k`` bits that truncation discards; 0 and up reach the
+    layer's output bits.
+    """
+    err = np.abs(np.asarray(hw_acc, dtype=np.int64) - np.asarray(ideal_acc, dtype=np.int64)).ravel()
+    positions, counts = np.unique(bit_length(err[err > 0]) - 1 - truncation_bits, return_counts=True)
+    return {int(p): int(c) for p, c in zip(positions, counts)}
+
+
+def measure_error_positions(
+    layer: LayerDesign, card: DeviceCard, qx: np.ndarray, chips: int, rng: np.random.Generator
+) -> dict[int, int]:
+    """Monte Carlo over ``chips`` instances of one layer: histogram of the output-bit positions of its
+    accumulator errors against the zero-variation accumulator (see ``error_bit_positions``)."""
+    d = card.dac.bits
+    drives = input_slices(qx, layer.qlayer.in_format.bits, d)
+    ideal = layer.ideal_accumulator(qx, d)
+    total: dict[int, int] = {}
+    for _ in range(chips):
+        tiles = program_layer(card, layer.mapping, layer.encoded, rng)
+        partials = [
+            (tile.spec, read_tile(tile, drives[:, :, tile.spec.row_start:tile.spec.row_stop], card,
+                                  layer.encoded.significance, layer.keep_kinds, rng).partial)
+            for tile in tiles
+        ]
+        for pos, count in error_bit_positions(layer.digital_stage(partials, qx), ideal,
+                                              layer.qlayer.shift).items():
+            total[pos] = total.get(pos, 0) + count
+    return dict(sorted(total.items()))

@@ -1,0 +1,332 @@
+"""The chip's schedule: when every tile and layer handles every input vector, in integer femtoseconds.
+
+Pure arithmetic, no SimPy: ``memsim.engine`` asks ``Pipeline.advance`` for the per-vector times of each
+chunk and lets SimPy order and post the chunk-level action events at those times. Service times are
+data-independent given the design (mapping, discard plan) and the card, so the schedule is exact max-plus
+arithmetic on integers, and a chunked run and a one-vector-at-a-time run give identical times.
+
+**Inside a tile** (one crossbar, its DACs, a sample-and-hold per column, ``n_adcs`` ADCs each serving
+``columns_per_adc`` adjacent columns, and a shift-and-add unit behind each ADC). One *step* is one row group
+at one input cycle with something kept; a vector takes the steps in order (row group outer, cycle inner).
+Step ``k`` is an analog phase of ``a = t_dac + t_read + t_sh`` (drive, read, sample) followed by the
+conversions: each ADC converts its kept columns one after another, every conversion followed by its
+shift-and-add, so a lane accepts one conversion per ``c = max(t_conv, t_sa)`` and the step's conversions
+take ``b_k = m_k·c`` (``m_k``: kept columns on the busiest ADC, ``adc_load``); its last shift-and-add ends
+``min(t_conv, t_sa)`` later. With ``R_k`` the start of step ``k``:
+
+    C_k = R_k + a                                   conversions start right after sampling
+    R_(k+1) = R_k + max(a, t_sh + b_k)              the next drive/read overlaps the conversions of step k;
+                                                    its sample waits until they have freed the holds
+
+so the tile's cycle is the slower of the analog phase and sampling plus conversion. A vector occupies the
+tile for ``P = Σ_k max(a, t_sh + b_k)`` (the *period*: the next vector's first step may start then) and its
+result is complete ``L = Σ_(k<K-1) max(a, t_sh + b_k) + a + b_(K-1) + min(t_conv, t_sa)`` after its start
+(the tile *latency*). Cycles whose partial sums are all discarded are not steps: they take no time.
+
+**A layer** is its tiles in parallel and a digital stage that reduces their partial results (row-block
+sums, encoding correction, bias, truncation) in ``ρ = stages·t_sa + 2·t_reg`` per vector. Layers pipeline
+across vectors through an inter-layer buffer of ``B`` vectors with back-pressure: a layer starts vector
+``i`` only when the buffer behind it has a slot for that vector's result (blocking before service: the slot
+is reserved at start), and a slot is released when every tile of the next layer has started the vector it
+holds. Inputs of layer 0 are all in memory at time 0. Per vector ``i`` and layer ``l`` (tile ``τ``):
+
+    S_i^τ = max(X_i, S_(i-1)^τ + P_τ, F_(i-B)^(l+1))       tile start (input ready, tile free, slot free)
+    D_i   = max(max_τ(S_i^τ + L_τ), D_(i-1) + ρ)           digital stage start
+    W_i   = D_i + ρ = X_i^(l+1)                            result written to the next layer's buffer
+    F_i^l = max_τ S_i^τ                                    vector i leaves layer l's input buffer
+
+Each line is a recurrence ``x_i = max(a_i, x_(i-1) + s)``, solved for a whole chunk at once with
+``np.maximum.accumulate``; the buffer term couples a layer to the next one ``B`` vectors back, so within a
+chunk longer than ``B`` the layers are swept until the times stop changing (a monotone fixed-point
+iteration from below that settles on the causal solution; usually two sweeps), or, when stalls chain
+further, the chunk is solved in blocks of ``B`` vectors, each exact in one sweep.
+
+Validity: the schedule assumes per-vector work does not depend on the data (true here: every column is
+converted whatever its value) and that a layer's tiles all take the same inputs in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from devices.card import DeviceCard
+from memsim.ledger import time_fs
+
+NEG = -(1 << 60)  # "no constraint yet": far below any time, far above int64's minimum
+MAX_SWEEPS = 4  # sweeps of a whole chunk before ``Pipeline.advance`` falls back to blocks of B vectors
+
+# Component kinds whose busy time memsim reports (the ledger's component names).
+KINDS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
+
+
+def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int) -> np.ndarray:
+    """Conversions per cycle on the busiest ADC of a tile, shape (T,).
+
+    Columns are laid out output-major (the K kinds of one output adjacent); ADC ``a`` serves columns
+    ``[a·columns_per_adc, (a+1)·columns_per_adc)`` and converts its kept columns one after another.
+    """
+    t_cycles, kinds = keep_kinds.shape
+    kept = np.tile(keep_kinds, (1, outputs))
+    pad = -kept.shape[1] % columns_per_adc
+    kept = np.pad(kept, ((0, 0), (0, pad)))
+    return kept.reshape(t_cycles, -1, columns_per_adc).sum(axis=2).max(axis=1, initial=0)
+
+
+@dataclass(frozen=True)
+class ActionTimes:
+    """Per-action latencies of the card in integer femtoseconds."""
+
+    dac: int
+    read: int
+    sample: int
+    conv: int
+    shift_add: int
+    register: int
+
+    @classmethod
+    def from_card(cls, card: DeviceCard) -> ActionTimes:
+        return cls(
+            time_fs(card.dac.drive_cost().latency_s),
+            time_fs(card.crossbar.t_read_s),
+            time_fs(card.sample_hold.sample_cost().latency_s),
+            time_fs(card.adc.conversion_cost().latency_s),
+            time_fs(card.shift_add.op_cost().latency_s),
+            time_fs(card.register.access_cost(1).latency_s),
+        )
+
+    @property
+    def analog(self) -> int:
+        """``a``: drive, read and sample of one step."""
+        return self.dac + self.read + self.sample
+
+    @property
+    def lane(self) -> int:
+        """``c``: time per conversion on one ADC lane (the ADC and the shift-and-add behind it)."""
+        return max(self.conv, self.shift_add)
+
+    @property
+    def tail(self) -> int:
+        """The last shift-and-add of a step ends this long after the lane's last slot."""
+        return min(self.conv, self.shift_add)
+
+
+@dataclass(frozen=True)
+class TileTiming:
+    """The per-vector schedule of one tile, relative to the vector's start on that tile (fs).
+
+    ``steps`` (K, 2): (row group, cycle) of each step; ``start_fs`` (K,): ``R_k``; ``lane_fs`` (K,): ``b_k``;
+    ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step.
+    """
+
+    layer: int
+    tile: int
+    times: ActionTimes
+    steps: np.ndarray
+    start_fs: np.ndarray
+    lane_fs: np.ndarray
+    conversions: np.ndarray
+    rows: np.ndarray
+    n_adcs: int
+    period_fs: int
+    latency_fs: int
+
+    @property
+    def cycle_bound(self) -> str:
+        """What sets the tile's cycle: ``"analog"`` (drive, read, sample) or ``"adc"`` (conversions)."""
+        t = self.times
+        slowest = int(self.lane_fs.max(initial=0))
+        return "adc" if t.sample + slowest > t.analog else "analog"
+
+    def busy_fs(self) -> dict[str, int]:
+        """Busy time per vector of each component kind, summed over the tile's units (see ``units``)."""
+        t = self.times
+        k = len(self.steps)
+        conv = int(self.conversions.sum())
+        return {
+            "dac": k * t.analog,
+            "crossbar": k * t.analog,
+            "sample_hold": int((t.sample + self.lane_fs).sum()),
+            "adc": conv * t.conv,
+            "shift_add": conv * t.shift_add,
+        }
+
+
+def tile_timing(
+    times: ActionTimes, layer: int, tile: int, row_groups, outputs: int, keep_kinds: np.ndarray,
+    columns_per_adc: int, n_adcs: int,
+) -> TileTiming:
+    """The schedule of one tile (module docstring): steps, their starts, period and latency."""
+    load = adc_load(keep_kinds, outputs, columns_per_adc)
+    kept_columns = keep_kinds.sum(axis=1) * outputs
+    active = np.flatnonzero(keep_kinds.any(axis=1))
+    steps = np.array([(g, t) for g in range(len(row_groups)) for t in active], dtype=np.int64).reshape(-1, 2)
+    lane = load[steps[:, 1]].astype(np.int64) * times.lane
+    cycle = np.maximum(times.analog, times.sample + lane)
+    start = np.concatenate([[0], np.cumsum(cycle)[:-1]]).astype(np.int64) if len(steps) else np.zeros(0, np.int64)
+    period = int(cycle.sum())
+    latency = int(start[-1] + times.analog + lane[-1] + times.tail) if len(steps) else 0
+    rows = np.array([row_groups[g][1] - row_groups[g][0] for g in steps[:, 0]], dtype=np.int64)
+    return TileTiming(layer, tile, times, steps, start, lane, kept_columns[steps[:, 1]].astype(np.int64), rows,
+                      n_adcs, period, latency)
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """A layer's tiles and its digital stage: ``stages`` shift-and-add passes (row blocks, plus one for the
+    offset encoding's input-sum correction) and a register read and write, ``ρ = stages·t_sa + 2·t_reg``."""
+
+    index: int
+    tiles: tuple[TileTiming, ...]
+    times: ActionTimes
+    stages: int
+
+    @property
+    def reduce_fs(self) -> int:
+        """``ρ``: the digital stage's time per vector."""
+        return self.stages * self.times.shift_add + 2 * self.times.register
+
+    def busy_fs(self) -> dict[str, int]:
+        """Busy time per vector of the digital stage: its reduction unit and its register."""
+        return {"shift_add": self.stages * self.times.shift_add, "register": 2 * self.times.register}
+
+    @property
+    def latency_fs(self) -> int:
+        """Stage latency: the slowest tile's latency plus the digital stage."""
+        return max((t.latency_fs for t in self.tiles), default=0) + self.reduce_fs
+
+    @property
+    def period_fs(self) -> int:
+        """Time between vectors when nothing else holds the layer back: its slowest unit."""
+        return max(max((t.period_fs for t in self.tiles), default=0), self.reduce_fs)
+
+
+def layer_timings(design) -> tuple[LayerTiming, ...]:
+    """The timing of every layer of a ``ChipDesign``."""
+    card = design.card
+    times = ActionTimes.from_card(card)
+    xbar = card.crossbar
+    out = []
+    for layer in design.layers:
+        keep = layer.keep_kinds
+        tiles = tuple(
+            tile_timing(times, layer.qlayer.index, spec.index, spec.row_groups, spec.outputs, keep,
+                        xbar.columns_per_adc, xbar.n_adcs)
+            for spec in layer.mapping.tiles
+        )
+        stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)
+        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages))
+    return tuple(out)
+
+
+def _recur(lower: np.ndarray, step: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """``x[:, j] = max(lower[:, j], x[:, j-1] + step)`` with ``x[:, -1] = prev``; rows are independent units.
+
+    ``lower`` (U, n), ``step`` and ``prev`` (U,). Exact on integers: ``x_j − j·s`` is a running maximum.
+    """
+    n = lower.shape[1]
+    ramp = np.arange(n, dtype=np.int64)[None, :] * step[:, None]
+    base = lower - ramp
+    base[:, 0] = np.maximum(base[:, 0], prev + step)
+    return np.maximum.accumulate(base, axis=1) + ramp
+
+
+@dataclass(frozen=True)
+class ChunkSchedule:
+    """Times (fs) of the vectors ``first .. first + n - 1``: per layer ``starts`` (tiles, n), ``reduce`` and
+    ``written`` (n,); ``entry`` (first action on the vector) and ``exit`` (last layer's result written)."""
+
+    first: int
+    starts: tuple[np.ndarray, ...]
+    reduce: tuple[np.ndarray, ...]
+    written: tuple[np.ndarray, ...]
+
+    @property
+    def entry(self) -> np.ndarray:
+        return self.starts[0].min(axis=0) if len(self.starts[0]) else self.reduce[0]
+
+    @property
+    def exit(self) -> np.ndarray:
+        return self.written[-1]
+
+
+class Pipeline:
+    """The schedule of one chip run, advanced chunk by chunk; the state between chunks is exact."""
+
+    def __init__(self, layers: tuple[LayerTiming, ...], buffer_vectors: int) -> None:
+        if not isinstance(buffer_vectors, int) or buffer_vectors < 1:
+            raise ValueError(f"timing.buffer_vectors = {buffer_vectors!r} is out of range; allowed >= 1")
+        self.layers = layers
+        self.buffer = buffer_vectors
+        self.done = 0
+        self._period = [np.array([t.period_fs for t in l.tiles], dtype=np.int64) for l in layers]
+        self._latency = [np.array([t.latency_fs for t in l.tiles], dtype=np.int64) for l in layers]
+        self._last_start = [np.full(len(l.tiles), NEG, dtype=np.int64) for l in layers]
+        self._last_reduce = [NEG] * len(layers)
+        self._released = [np.zeros(0, dtype=np.int64) for _ in layers]  # F of the last B vectors, per layer
+
+    def _slot_bound(self, nxt: int, n: int, released_now: np.ndarray) -> np.ndarray:
+        """``F_(i-B)`` of layer ``nxt`` for the chunk's vectors (NEG where no such vector exists)."""
+        hist = np.concatenate([self._released[nxt], released_now])
+        idx = np.arange(n) - self.buffer + len(self._released[nxt])
+        out = np.full(n, NEG, dtype=np.int64)
+        ok = (idx >= 0) & (idx < len(hist))
+        out[ok] = hist[idx[ok]]
+        return out
+
+    def _solve(self, n: int, max_sweeps: int):
+        """Times of the next ``n`` vectors from the carried state, or None if the sweeps did not settle."""
+        n_layers = len(self.layers)
+        released = [np.full(n, NEG, dtype=np.int64) for _ in range(n_layers)]
+        for _ in range(max_sweeps):
+            starts, reduce, written, new_released = [], [], [], []
+            x = np.zeros(n, dtype=np.int64)
+            for li, layer in enumerate(self.layers):
+                lower = x if li + 1 == n_layers else np.maximum(x, self._slot_bound(li + 1, n, released[li + 1]))
+                s = _recur(np.broadcast_to(lower, (len(layer.tiles), n)).copy(), self._period[li],
+                           self._last_start[li])
+                ready = (s + self._latency[li][:, None]).max(axis=0)
+                rho = np.array([layer.reduce_fs], dtype=np.int64)
+                d = _recur(ready[None, :].copy(), rho, np.array([self._last_reduce[li]]))[0]
+                starts.append(s)
+                reduce.append(d)
+                written.append(d + layer.reduce_fs)
+                new_released.append(s.max(axis=0))
+                x = written[-1]
+            # Settled when the slots it assumed are the ones it computed (always, if no vector of this chunk
+            # waits on another vector of this chunk: n <= B or a single layer).
+            if n <= self.buffer or n_layers == 1 or all(
+                np.array_equal(a, b) for a, b in zip(released[1:], new_released[1:])
+            ):
+                return starts, reduce, written, new_released
+            released = new_released
+        return None
+
+    def _commit(self, n: int, solved) -> ChunkSchedule:
+        starts, reduce, written, released = solved
+        for li in range(len(self.layers)):
+            self._last_start[li] = starts[li][:, -1].copy()
+            self._last_reduce[li] = int(reduce[li][-1])
+            self._released[li] = np.concatenate([self._released[li], released[li]])[-self.buffer:]
+        schedule = ChunkSchedule(self.done, tuple(starts), tuple(reduce), tuple(written))
+        self.done += n
+        return schedule
+
+    def advance(self, n: int) -> ChunkSchedule:
+        """The times of the next ``n`` vectors; updates the carried state.
+
+        The whole chunk is swept at most ``MAX_SWEEPS`` times; if stalls chain further than that, the chunk
+        is solved in blocks of ``B`` vectors, each exact in one sweep (no vector of a block waits on another
+        vector of the same block), so the cost stays linear in ``n``. Both give the same integers.
+        """
+        solved = self._solve(n, MAX_SWEEPS)
+        if solved is not None:
+            return self._commit(n, solved)
+        first, parts = self.done, []
+        for lo in range(0, n, self.buffer):
+            size = min(self.buffer, n - lo)
+            parts.append(self._commit(size, self._solve(size, 1)))
+        cat = lambda xs, axis: tuple(np.concatenate(p, axis=axis) for p in zip(*xs))  # noqa: E731
+        return ChunkSchedule(first, cat([p.starts for p in parts], 1), cat([p.reduce for p in parts], 0),
+                             cat([p.written for p in parts], 0))

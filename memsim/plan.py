@@ -1,0 +1,190 @@
+"""Quantization plans: per layer, the weight bits, where they sit among the slices, and the discarded sums.
+
+A plan (REFERENCE §5) gives, for every layer:
+
+- ``weight_bits`` ``Bw`` and ``weight_shift`` ``h``: where the bits sit relative to the slices and the
+  truncation point. The weight format has ``fw = f_range + h`` fractional bits, ``f_range`` being the scale at
+  which the layer's largest weight just fits ``Bw`` bits. ``h = 0`` keeps the range and coarsens the
+  resolution; each step of ``h`` keeps one more bit of resolution and saturates the largest weights instead.
+  A plan maps each layer on the ``ceil(Bw/c)`` slices its weights need (at most the hardware's ``S``): the
+  slices a conventional ``S·c``-bit weight would spend on its upper bits are not used at all — their cells
+  would sit at level 0, carry nothing and add only noise at the highest significance. When ``h`` restores
+  the conventional plan's fractional bits, the weight keeps its resolution and the truncation point stays
+  where it was, so the remaining variation errors sit as many bits lower relative to the output as the
+  weight lost at its top: in the bits that truncation discards;
+- ``discard``: partial sums ``(s, t)`` — weight slice ``s``, input cycle ``t`` — that are not converted;
+- ``compensation``: what replaces them: ``"zero"`` or ``"calibrated"`` (the mean of their exact contribution
+  over the calibration inputs, an integer added to the accumulator).
+
+Plans are TOML::
+
+    schema_version = 1
+    description = "..."
+    [[layers]]
+    layer = 0
+    weight_bits = 6
+    weight_shift = 2
+    compensation = "calibrated"
+    discard = ["s0t0", "s0t1"]      # "s<slice>t<cycle>"
+
+The conventional plan (every layer at the configured weight bits, offset 0, nothing discarded) is the
+baseline the planner is compared with.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from devices.validate import check_choice, check_int
+from memsim.encoding import slices_needed
+
+SCHEMA_VERSION = 1
+COMPENSATIONS = ("zero", "calibrated")
+_SUM = re.compile(r"s(\d+)t(\d+)")
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One layer's plan (see the module docstring). ``discard`` holds ``(s, t)`` pairs, sorted, unique."""
+
+    weight_bits: int
+    weight_shift: int = 0
+    discard: tuple[tuple[int, int], ...] = ()
+    compensation: str = "calibrated"
+
+    def __post_init__(self) -> None:
+        check_int("plan.weight_bits", self.weight_bits, 1, 16)
+        check_int("plan.weight_shift", self.weight_shift, 0, 16)
+        check_choice("plan.compensation", self.compensation, COMPENSATIONS)
+        pairs = []
+        for item in self.discard:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise ValueError(f"plan.discard entry {item!r} is not an (s, t) pair")
+            s, t = item
+            pairs.append((check_int("plan.discard slice", s, 0), check_int("plan.discard cycle", t, 0)))
+        object.__setattr__(self, "discard", tuple(sorted(set(pairs))))
+
+
+@dataclass(frozen=True)
+class Plan:
+    layers: tuple[LayerPlan, ...]
+    description: str = ""
+
+    @classmethod
+    def conventional(cls, n_layers: int, weight_bits: int) -> Plan:
+        """The baseline: every layer at ``weight_bits`` with its range-fitting scale, every sum converted."""
+        return cls(tuple(LayerPlan(weight_bits, 0, (), "zero") for _ in range(n_layers)),
+                   f"conventional: {weight_bits}-bit weights, every slice and input bit converted")
+
+    @property
+    def weight_bits(self) -> tuple[int, ...]:
+        return tuple(layer.weight_bits for layer in self.layers)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "description": self.description,
+            "layers": [
+                {
+                    "layer": i,
+                    "weight_bits": lp.weight_bits,
+                    "weight_shift": lp.weight_shift,
+                    "compensation": lp.compensation,
+                    "discard": [f"s{s}t{t}" for s, t in lp.discard],
+                }
+                for i, lp in enumerate(self.layers)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, origin: str = "plan") -> Plan:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; allowed {SCHEMA_VERSION}")
+        unknown = set(data) - {"schema_version", "description", "layers"}
+        if unknown:
+            raise ValueError(f"{origin}: unknown key {sorted(unknown)[0]!r}; allowed: schema_version, description, layers")
+        entries = data.get("layers")
+        if not isinstance(entries, list) or not entries:
+            raise ValueError(f"{origin}: needs at least one [[layers]] table")
+        layers = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ValueError(f"{origin}: layers[{i}] is not a table")
+            allowed = {"layer", "weight_bits", "weight_shift", "compensation", "discard"}
+            extra = set(entry) - allowed
+            if extra:
+                raise ValueError(f"{origin}: layers[{i}] has unknown key {sorted(extra)[0]!r}; allowed: "
+                                 f"{', '.join(sorted(allowed))}")
+            if entry.get("layer", i) != i:
+                raise ValueError(f"{origin}: layers[{i}] says layer = {entry['layer']!r}; layers must be listed "
+                                 "in order from 0")
+            if "weight_bits" not in entry:
+                raise ValueError(f"{origin}: layers[{i}] needs weight_bits")
+            pairs = []
+            for name in entry.get("discard", []):
+                match = _SUM.fullmatch(name) if isinstance(name, str) else None
+                if match is None:
+                    raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form 's<slice>t<cycle>'")
+                pairs.append((int(match[1]), int(match[2])))
+            layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),
+                                    entry.get("compensation", "calibrated")))
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            raise ValueError(f"{origin}: description must be a string")
+        return cls(tuple(layers), description)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write TOML atomically (temporary name, then rename)."""
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise ValueError(f"plan output {str(path)!r}: directory {str(path.parent)!r} does not exist")
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            tmp.write_text(tomli_w.dumps(self.to_dict()), encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Plan:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"plan file {str(path)!r} cannot be read: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"plan file {str(path)!r} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, origin=str(path))
+
+
+def check_plan_fits(
+    plan: Plan, n_layers: int, encoding: str, cell_bits: int, slices: int, cycles: tuple[int, ...]
+) -> None:
+    """Reject a plan that does not fit the network or the hardware, with one line naming the problem.
+
+    ``slices`` is the most columns per column set the hardware gives a weight ``S``; each layer is mapped on
+    the slices its weight bits need, which is its discard grid. ``cycles`` are each layer's input cycles.
+    """
+    if len(plan.layers) != n_layers:
+        raise ValueError(f"plan has {len(plan.layers)} layers; the network has {n_layers}")
+    for i, lp in enumerate(plan.layers):
+        need = slices_needed(encoding, lp.weight_bits, cell_bits)
+        if need > slices:
+            raise ValueError(
+                f"plan layer {i}: weight_bits {lp.weight_bits} needs {need} slices of {cell_bits}-bit cells with "
+                f"{encoding} encoding; the hardware has {slices}"
+            )
+        for s, t in lp.discard:
+            if s >= need or t >= cycles[i]:
+                raise ValueError(
+                    f"plan layer {i}: discard s{s}t{t} is outside the grid of {need} slices × {cycles[i]} cycles"
+                )

@@ -1,0 +1,86 @@
+"""``memsim trace export``: a trace's tables as CSV files for spreadsheets and pandas.
+
+One file per table (``events.csv``, ``counters.csv``, ``layers.csv``, ``chips.csv``, from schema 2
+``errors.csv``, from schema 3 ``utilization.csv``, ``reads.csv`` and ``busy.csv``) with a header of column names, plus ``summary.csv`` (``figure,value,unit``) holding the
+scalar figures of ``memsim trace summary`` and its energy per component and per layer. Enum columns are
+written as names (``adc``, ``convert``), never as codes. Floats are written with ``repr`` so they read back
+bit for bit. Each file is written under a temporary name and renamed, so a failed export leaves no
+half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from memsim.trace.reader import Table, Trace
+from memsim.trace.report import summarize
+
+# Units of the scalar figures of ``summarize`` that summary.csv lists.
+SUMMARY_UNITS = {
+    "inferences": "1", "chips": "1", "seed": "1", "accuracy_float": "1", "accuracy_quantized": "1",
+    "accuracy_hw": "1", "accuracy_hw_std": "1", "bit_exact_rate": "1", "energy_j": "J",
+    "energy_per_inference_j": "J", "makespan_s": "s", "latency_s": "s", "throughput_inf_per_s": "1/s",
+    "macs_per_inference": "1", "ops": "1", "cope_gop_per_j": "GOP/J", "adc_conversions": "1",
+    "adc_clip_rate": "1",
+}
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (np.integer, np.bool_)):
+        return str(value.item())
+    return str(value)
+
+
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows([_cell(v) for v in row] for row in rows)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def table_columns(table: Table) -> dict[str, np.ndarray]:
+    """The table's columns with enum codes replaced by their names."""
+    return {c: table.labels(c) if c in table.enums else table[c] for c in table.columns}
+
+
+def summary_rows(s: dict) -> list[tuple[str, object, str]]:
+    """``(figure, value, unit)`` rows: the scalar figures, then energy per component and per layer."""
+    rows = [(k, s[k], unit) for k, unit in SUMMARY_UNITS.items() if s.get(k) is not None]
+    rows += [(f"energy_j.component.{r['component']}", r["energy_j"], "J") for r in s["energy_by_component"]]
+    rows += [(f"energy_j.layer.{r['layer']}", r["energy_j"], "J") for r in s["energy_by_layer"]]
+    return rows
+
+
+def export_csv(trace: Trace, directory: str | Path) -> list[Path]:
+    """Write the CSV files into ``directory`` (created if its parent exists); return their paths."""
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--csv {str(out)!r} is a file; give a directory")
+    if not out.exists():
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise ValueError(f"--csv {str(out)!r}: directory {str(parent)!r} does not exist")
+        out.mkdir()
+    if not os.access(out, os.W_OK):
+        raise ValueError(f"--csv {str(out)!r} is not writable")
+    written = []
+    for name, table in trace.tables().items():
+        columns = table_columns(table)
+        path = out / f"{name}.csv"
+        _write_csv(path, list(columns), zip(*columns.values()))
+        written.append(path)
+    path = out / "summary.csv"
+    _write_csv(path, ["figure", "value", "unit"], summary_rows(summarize(trace)))
+    written.append(path)
+    return written

@@ -1,0 +1,273 @@
+"""Headline figures of a trace (``memsim trace summary``) and of several side by side (``memsim trace compare``).
+
+Every figure is recomputed from the trace's tables, not copied from its ``summary`` attribute, so a trace
+that a user filtered or merged still reports consistent numbers: energy from the event table (the ledger),
+latency and throughput from the per-chip table (the pipeline's figures since schema 3; the chips' makespans
+per inference before), utilization from its table, accuracy from the per-chip table. Only what no table
+holds comes from the run's metadata: the float and quantized accuracies, the number of inferences and the
+card, network and dataset names. Energies and times are per chip run, averaged over chip instances, like
+``memsim simulate``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from memsim.trace.reader import Trace
+
+
+def _by(trace: Trace, column: str) -> dict:
+    """Event energy (J per chip run) grouped by ``column``; enum columns are grouped by name."""
+    ev = trace.events
+    keys = ev.labels(column) if column in ev.enums else ev[column]
+    out: dict = {}
+    for key in np.unique(keys):
+        out[key.item() if hasattr(key, "item") else key] = float(ev["energy_j"][keys == key].sum()) / trace.n_chips
+    return out
+
+
+def energy_by_component_layer(trace: Trace) -> dict[tuple[int, str], float]:
+    """Energy (J per chip run) of each ``(layer, component)`` pair that spent any, from the event table."""
+    ev = trace.events
+    comp = ev.labels("component")
+    out: dict[tuple[int, str], float] = {}
+    for layer in np.unique(ev["layer"]):
+        for c in np.unique(comp):
+            sel = (ev["layer"] == layer) & (comp == c)
+            if sel.any():
+                out[(int(layer), str(c))] = float(ev["energy_j"][sel].sum()) / trace.n_chips
+    return out
+
+
+def _shares(energy: dict, total: float, key: str) -> list[dict]:
+    rows = [{key: k, "energy_j": e, "share": e / total if total > 0 else float("nan")} for k, e in energy.items()]
+    return sorted(rows, key=lambda r: -r["energy_j"]) if key == "component" else rows
+
+
+def _timing(trace: Trace, makespan_s: float, n: int) -> dict:
+    """Latency, throughput, static energy and utilization: from the pipeline's per-chip figures (schema >= 3)
+    or, for older traces, the makespan per inference (their engine ran layers one after another)."""
+    chips = trace.chips
+    if "latency_s" not in chips.columns:
+        return {"latency_s": makespan_s / n if n else float("nan"),
+                "throughput_inf_per_s": n / makespan_s if makespan_s > 0 else float("nan")}
+    out = {"latency_s": float(np.mean(chips["latency_s"])),
+           "latency_first_s": float(np.mean(chips["first_latency_s"])),
+           "throughput_inf_per_s": float(np.mean(chips["throughput_inf_per_s"])),
+           "static_energy_j": float(np.mean(chips["static_energy_j"]))}
+    if trace.utilization is not None:
+        u = trace.utilization
+        names = u.labels("component")
+        out["utilization"] = {str(k): float(np.mean(u["utilization"][names == k])) for k in np.unique(names)}
+    return out
+
+
+def summarize(trace: Trace) -> dict:
+    """The figures of ``memsim trace summary --json`` (see the module docstring for where each comes from)."""
+    meta = trace.summary
+    n_chips = trace.n_chips
+    chips = trace.chips
+    acc = np.asarray(chips["accuracy"], dtype=float)
+    energy_j = float(trace.events["energy_j"].sum()) / n_chips
+    makespan_s = float(np.mean(chips["makespan_s"]))
+    n = trace.inferences
+    macs_per_inference = int(trace.layers["macs_per_inference"].sum())
+    ops = 2 * macs_per_inference * n
+    ev = trace.events
+    comp, action = ev.labels("component"), ev.labels("action")
+    conversions = int(ev["count"][(comp == "adc") & (action == "convert")].sum()) // n_chips
+    clipped = int(ev["count"][(comp == "adc") & (action == "clip")].sum()) / n_chips
+    mean_acc = float(acc.mean())
+    layer_energy = {int(k): v for k, v in _by(trace, "layer").items()}
+    layers = trace.layers
+    by_layer = []
+    for i in range(len(layers)):
+        e = layer_energy.get(int(layers["layer"][i]), 0.0)
+        by_layer.append({
+            "layer": int(layers["layer"][i]), "rows": int(layers["rows"][i]), "outputs": int(layers["outputs"][i]),
+            "tiles": int(layers["tiles"][i]), "energy_j": e, "share": e / energy_j if energy_j > 0 else float("nan"),
+            "adc_clipped": float(layers["adc_clipped"][i]),
+        })
+    return {
+        "trace": str(trace.path),
+        "schema_version": trace.schema_version,
+        "memsim_version": trace.memsim_version,
+        "card": meta.get("card"),
+        "network": meta.get("network"),
+        "dataset": meta.get("dataset"),
+        "inferences": n,
+        "chips": n_chips,
+        "seed": trace.seed,
+        "accuracy_float": meta.get("accuracy_float"),
+        "accuracy_quantized": meta.get("accuracy_quantized"),
+        "accuracy_hw": mean_acc,
+        "accuracy_hw_std": float(acc.std(ddof=1)) if n_chips > 1 else 0.0,
+        "bit_exact_rate": float(np.mean(chips["bit_exact_rate"])),
+        "per_chip": [
+            {"chip": int(chips["chip"][i]), "accuracy": float(chips["accuracy"][i]),
+             "bit_exact_rate": float(chips["bit_exact_rate"][i]), "energy_j": float(chips["energy_j"][i]),
+             "makespan_s": float(chips["makespan_s"][i])}
+            for i in range(n_chips)
+        ],
+        "energy_j": energy_j,
+        "energy_per_inference_j": energy_j / n if n else float("nan"),
+        "energy_by_component": _shares(_by(trace, "component"), energy_j, "component"),
+        "energy_by_layer": by_layer,
+        "makespan_s": makespan_s,
+        **_timing(trace, makespan_s, n),
+        "macs_per_inference": macs_per_inference,
+        "ops": ops,
+        "cope_gop_per_j": mean_acc * ops / energy_j / 1e9 if energy_j > 0 else float("nan"),
+        "adc_conversions": conversions,
+        "adc_clip_rate": clipped / conversions if conversions else 0.0,
+        "config": trace.config,
+        "cards": trace.cards,
+    }
+
+
+# Figures that ``compare`` puts side by side: key, label, unit, formatter.
+HEADLINE = (
+    ("accuracy_hw", "accuracy (hardware, mean)", "1", "pct"),
+    ("accuracy_hw_std", "accuracy std over chips", "1", "pct"),
+    ("accuracy_quantized", "accuracy (quantized, ideal)", "1", "pct"),
+    ("bit_exact_rate", "bit-exact outputs", "1", "pct"),
+    ("energy_j", "energy per chip run", "J", "si"),
+    ("energy_per_inference_j", "energy per inference", "J", "si"),
+    ("latency_s", "latency per inference", "s", "si"),
+    ("throughput_inf_per_s", "throughput", "inferences/s", "g"),
+    ("ops", "operations per chip run", "1", "g"),
+    ("cope_gop_per_j", "COPE", "GOP/J", "g"),
+    ("adc_clip_rate", "ADC clip rate", "1", "pct"),
+)
+
+
+def si(value: float | None, unit: str) -> str:
+    """Engineering notation for display only: 3.21e-9, 'J' -> '3.21 nJ'."""
+    if value is None:
+        return "-"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    prefixes = {-18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
+    exp = max(-18, min(12, int(math.floor(math.log10(abs(value)) / 3) * 3)))
+    return f"{value / 10**exp:.3g} {prefixes[exp]}{unit}"
+
+
+def show(value, unit: str, style: str) -> str:
+    if value is None:
+        return "-"
+    if style == "pct":
+        return f"{100 * value:.2f} %"
+    if style == "si":
+        return si(value, unit)
+    return f"{value:.4g}" + ("" if unit == "1" else f" {unit}")
+
+
+def flatten(data: dict, prefix: str = "") -> dict[str, object]:
+    """Nested dict -> {"a.b.c": value} (lists kept as values; empty tables dropped), for listings."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):  # an empty table adds no key
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def summary_text(s: dict) -> str:
+    """The human-readable form of ``summarize``'s dict."""
+    pct = lambda v: show(v, "1", "pct")  # noqa: E731
+    lines = [
+        f"memsim trace {s['trace']} (schema {s['schema_version']}, written by memsim {s['memsim_version']})",
+        f"card {s['card']}, network {s['network']} on {s['dataset']} ({s['inferences']} inferences), "
+        f"{s['chips']} chip{'s' if s['chips'] != 1 else ''}, seed {s['seed']}",
+        "",
+        "accuracy",
+        f"  float (software)        {pct(s['accuracy_float'])}",
+        f"  quantized (ideal)       {pct(s['accuracy_quantized'])}",
+        f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
+        f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
+        "",
+        "  chip   accuracy   bit-exact     energy   makespan",
+    ]
+    for c in s["per_chip"]:
+        lines.append(f"  {c['chip']:>4}  {pct(c['accuracy']):>9}  {pct(c['bit_exact_rate']):>10}  "
+                     f"{si(c['energy_j'], 'J'):>9}  {si(c['makespan_s'], 's'):>9}")
+    lines += ["", f"energy per chip run       {si(s['energy_j'], 'J')}  "
+                  f"({si(s['energy_per_inference_j'], 'J')} per inference)", "  by component"]
+    for r in s["energy_by_component"]:
+        lines.append(f"    {r['component']:<20}  {si(r['energy_j'], 'J'):>10}  {100 * r['share']:5.1f} %")
+    lines.append("  by layer")
+    for r in s["energy_by_layer"]:
+        shape = f"layer {r['layer']} ({r['rows']} → {r['outputs']}, {r['tiles']} tile{'s' if r['tiles'] != 1 else ''})"
+        lines.append(f"    {shape:<28}  {si(r['energy_j'], 'J'):>10}  {100 * r['share']:5.1f} %")
+    lines += [
+        "",
+        f"latency per inference     {si(s['latency_s'], 's')}",
+        f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s",
+        *(["utilization               " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in
+                                                    sorted(s["utilization"].items(), key=lambda kv: -kv[1]))]
+          if s.get("utilization") else []),
+        f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
+        f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
+        f"ADC conversions           {s['adc_conversions']:,} per chip run, {pct(s['adc_clip_rate'])} clipped",
+        "",
+        "config",
+    ]
+    lines += [f"  {k} = {v}" for k, v in flatten(s["config"]).items()]
+    for name, card in s["cards"].items():
+        lines += ["", f"card {name}: {card.get('description', '')}"]
+        fields = {k: v for k, v in flatten(card).items()
+                  if not k.startswith("sources.") and k not in ("name", "description", "schema_version")}
+        lines += [f"  {k} = {v}" for k, v in fields.items()]
+    return "\n".join(lines)
+
+
+def compare(summaries: list[dict]) -> dict:
+    """Headline figures of several traces side by side, with ratios to the first, and config differences."""
+    figures = []
+    for key, label, unit, _ in HEADLINE:
+        values = [s.get(key) for s in summaries]
+        base = values[0]
+        ratios = [v / base if base not in (None, 0) and v is not None and math.isfinite(base) else None
+                  for v in values]
+        figures.append({"figure": key, "label": label, "unit": unit, "values": values, "ratios": ratios})
+    configs = [flatten(s["config"]) for s in summaries]
+    keys = sorted(set().union(*configs) - {"trace"})
+    differences = {k: [c.get(k) for c in configs] for k in keys
+                   if any(c.get(k) != configs[0].get(k) for c in configs[1:])}
+    return {"traces": [s["trace"] for s in summaries], "figures": figures, "config_differences": differences}
+
+
+def compare_text(cmp: dict) -> str:
+    """Table: one row per figure; per trace its value, and for every trace after the first its ratio."""
+    names = [_label(t, cmp["traces"]) for t in cmp["traces"]]
+    header = ["figure", names[0]]
+    for name in names[1:]:
+        header += [name, f"÷ {names[0]}"]
+    styles = {key: style for key, _, _, style in HEADLINE}
+    rows = []
+    for f in cmp["figures"]:
+        row = [f["label"], show(f["values"][0], f["unit"], styles[f["figure"]])]
+        for v, r in zip(f["values"][1:], f["ratios"][1:]):
+            row += [show(v, f["unit"], styles[f["figure"]]), "-" if r is None else f"{r:.3f}"]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    lines = [fmt(header), *(fmt(r) for r in rows)]
+    if cmp["config_differences"]:
+        lines += ["", "config differences"]
+        for key, values in cmp["config_differences"].items():
+            lines.append(f"  {key}: " + " | ".join(f"{n} = {v}" for n, v in zip(names, values)))
+    else:
+        lines += ["", "config: identical (apart from the trace path)"]
+    return "\n".join(lines)
+
+
+def _label(path: str, all_paths: list[str]) -> str:
+    """A trace's column title: its file name, or the full path when two traces share a name."""
+    name = Path(path).name
+    return name if sum(Path(p).name == name for p in all_paths) == 1 else path

@@ -1,0 +1,308 @@
+"""`memsim trace summary|plot|compare|export` on traces written by `memsim simulate`: content, not just exit codes."""
+
+import contextlib
+import csv
+import io
+import json
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import memsim.trace
+from memsim import plots
+from memsim.cli import main
+from memsim.trace.report import summarize
+from memsim.trace.timeline import busy_intervals
+
+
+def run_cli(argv, capsys):
+    """Run ``memsim argv``; return (exit code, stdout, stderr)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def simulate_cli(directory, name, *options):
+    """`memsim simulate --json` on the digits calibration split; returns the trace path and the printed JSON."""
+    config = directory / "calibration.toml"
+    config.write_text('[workload]\nsplit = "calibration"\n')
+    path = directory / name
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        try:
+            main(["simulate", "--config", str(config), "-o", str(path), "--json", *options])
+        except SystemExit as exc:
+            raise AssertionError(f"memsim simulate exited with {exc.code}") from None
+    return path, json.loads(stdout.getvalue())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two runs: the default card on two chips, and σ = 0.15 on one chip."""
+    directory = tmp_path_factory.mktemp("traces")
+    return simulate_cli(directory, "base.h5", "--chips", "2"), simulate_cli(directory, "noisy.h5", "--sigma", "0.15")
+
+
+@pytest.fixture(scope="module")
+def traces(runs):
+    return runs[0][0], runs[1][0]
+
+
+@pytest.fixture(scope="module")
+def base(traces):
+    return traces[0]
+
+
+def test_summary_json_matches_the_simulation_and_shares_sum_to_100(runs, capsys):
+    base, run = runs[0]  # run: what `memsim simulate --json` printed
+    code, out, err = run_cli(["trace", "summary", str(base), "--json"], capsys)
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["chips"] == 2 and s["inferences"] == run["inferences"] == 360
+    for key in ("energy_j", "energy_per_inference_j", "latency_s", "throughput_inf_per_s", "cope_gop_per_j",
+                "accuracy_hw", "accuracy_hw_std", "bit_exact_rate"):
+        assert s[key] == pytest.approx(run[key], rel=1e-12, abs=0), key
+    assert s["ops"] == run["ops"] and s["adc_conversions"] == run["adc_conversions"]
+    by_component = {r["component"]: r["energy_j"] for r in s["energy_by_component"]}
+    assert set(by_component) == set(run["energy_by_component_j"])
+    for comp, e in run["energy_by_component_j"].items():
+        assert by_component[comp] == pytest.approx(e, rel=1e-12, abs=0), comp
+    for rows in (s["energy_by_component"], s["energy_by_layer"]):
+        assert sum(r["share"] for r in rows) == pytest.approx(1.0, rel=1e-12, abs=0)
+        assert sum(r["energy_j"] for r in rows) == pytest.approx(s["energy_j"], rel=1e-12, abs=0)
+    assert [c["accuracy"] for c in s["per_chip"]] == run["accuracy_hw_per_chip"]
+    assert [r["layer"] for r in s["energy_by_layer"]] == [0, 1, 2]
+    assert s["config"]["workload"]["split"] == "calibration"
+    assert list(s["cards"]) == ["isaac-2016"] and s["cards"]["isaac-2016"]["crossbar"]["rows"] == 128
+
+
+def test_summary_table_lists_components_layers_chips_config_and_card(base, capsys):
+    code, out, err = run_cli(["trace", "summary", str(base)], capsys)
+    assert code == 0, err
+    s = memsim.trace.open(base).summary
+    for text in ("hardware (mean ± std)", "by component", "by layer", "layer 2 (32 → 10, 1 tile)",
+                 "latency per inference", "throughput", "COPE", "workload.split = calibration",
+                 "card isaac-2016", "crossbar.rows = 128"):
+        assert text in out, text
+    per_chip = [line.split() for line in out.splitlines() if line.strip().startswith(("0 ", "1 "))]
+    assert [row[0] for row in per_chip] == ["0", "1"]
+    assert [float(row[1]) for row in per_chip] == pytest.approx(
+        [100 * a for a in s["accuracy_hw_per_chip"]], rel=0, abs=0.005)
+    shares = [float(line.split()[-2]) for line in out.split("by component")[1].split("by layer")[0].splitlines()
+              if line.strip()]
+    assert len(shares) == 6 and sum(shares) == pytest.approx(100, rel=0, abs=0.35)
+
+
+def test_compare_puts_figures_side_by_side_with_ratios_to_the_first(traces, capsys):
+    base, noisy = traces
+    code, out, err = run_cli(["trace", "compare", str(base), str(noisy), "--json"], capsys)
+    assert code == 0, err
+    cmp = json.loads(out)
+    assert cmp["traces"] == [str(base), str(noisy)]
+    figures = {f["figure"]: f for f in cmp["figures"]}
+    sa, sb = (memsim.trace.open(p).summary for p in traces)
+    for key in ("accuracy_hw", "energy_j", "cope_gop_per_j", "latency_s"):
+        assert figures[key]["values"] == pytest.approx([sa[key], sb[key]], rel=1e-12, abs=0), key
+        assert figures[key]["ratios"][0] == 1.0
+        assert figures[key]["ratios"][1] == pytest.approx(sb[key] / sa[key], rel=1e-12, abs=0), key
+    assert figures["accuracy_hw"]["ratios"][1] < 1  # σ = 0.15 is worse than the card's 5 %
+    diff = cmp["config_differences"]
+    assert diff["chips"] == [2, 1]
+    assert diff["devices.overrides.cell.variation.sigma_rel"] == [None, 0.15]
+    assert "trace" not in diff
+
+    code, out, err = run_cli(["trace", "compare", str(base), str(noisy)], capsys)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["figure", "base.h5", "noisy.h5", "÷", "base.h5"]
+    cope = next(r for r in rows if r.startswith("COPE"))
+    assert cope.split()[-1] == f"{sb['cope_gop_per_j'] / sa['cope_gop_per_j']:.3f}"
+    assert "devices.overrides.cell.variation.sigma_rel" in out
+
+
+def test_compare_needs_two_traces(base, capsys):
+    code, _, err = run_cli(["trace", "compare", str(base)], capsys)
+    assert code == 2 and err.startswith("memsim: error: compare needs at least two traces")
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, capsys):
+    out_dir = tmp_path / "csv"
+    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(out_dir)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        ["events.csv", "counters.csv", "layers.csv", "chips.csv", "errors.csv", "summary.csv", "utilization.csv",
+         "reads.csv", "busy.csv"])
+    tr = memsim.trace.open(base)
+    events = read_csv(out_dir / "events.csv")
+    assert len(events) == len(tr.events)
+    assert list(events[0]) == list(tr.events.columns)
+    # Floats are written with repr, so every value reads back bit for bit and the totals agree.
+    assert [float(r["energy_j"]) for r in events] == tr.events["energy_j"].tolist()
+    assert [float(r["t_s"]) for r in events] == tr.events["t_s"].tolist()
+    assert sum(float(r["energy_j"]) for r in events) == pytest.approx(
+        tr.events["energy_j"].sum(), rel=1e-12, abs=0)
+    assert {r["component"] for r in events} == {"dac", "crossbar", "sample_hold", "adc", "shift_add", "register"}
+    assert {r["action"] for r in events} >= {"drive", "read", "sample", "convert", "shift_add", "reduce", "write"}
+    counters = read_csv(out_dir / "counters.csv")
+    conv = next(r for r in counters if (r["component"], r["action"]) == ("adc", "convert"))
+    assert int(conv["count"]) == sum(int(r["count"]) for r in events if (r["component"], r["action"]) == ("adc", "convert"))
+    assert sum(float(r["energy_j"]) for r in counters) == pytest.approx(
+        sum(float(r["energy_j"]) for r in events), rel=1e-12, abs=0)
+    chips = read_csv(out_dir / "chips.csv")
+    assert [float(r["accuracy"]) for r in chips] == list(tr.chips["accuracy"])
+    layers = read_csv(out_dir / "layers.csv")
+    assert sum(float(r["energy_j"]) for r in layers) * 2 == pytest.approx(
+        sum(float(r["energy_j"]) for r in events), rel=1e-12, abs=0)
+    errors = read_csv(out_dir / "errors.csv")
+    assert sum(int(r["count"]) for r in errors) == 2 * 360 * int(tr.layers["outputs"].sum())
+    summary = {r["figure"]: (float(r["value"]), r["unit"]) for r in read_csv(out_dir / "summary.csv")}
+    assert summary["energy_j"] == (pytest.approx(sum(float(r["energy_j"]) for r in events) / 2, rel=1e-12, abs=0), "J")
+    assert summary["cope_gop_per_j"][0] == pytest.approx(tr.summary["cope_gop_per_j"], rel=1e-12, abs=0)
+    components = [k for k in summary if k.startswith("energy_j.component.")]
+    assert sum(summary[k][0] for k in components) == pytest.approx(summary["energy_j"][0], rel=1e-12, abs=0)
+
+
+def test_export_into_a_missing_parent_is_one_line_exit_2(base, tmp_path, capsys):
+    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(tmp_path / "no" / "dir")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "does not exist" in err
+    assert not (tmp_path / "no").exists()
+
+
+def assert_real_png(path, min_bytes=10_000):
+    """A valid PNG of non-trivial size whose pixels are not one flat colour."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 100 and height > 100
+    assert len(data) > min_bytes
+    from matplotlib.image import imread
+
+    pixels = imread(path)[..., :3]
+    assert pixels.shape[:2] == (height, width)
+    assert np.mean(np.any(pixels < 0.9, axis=-1)) > 0.01  # more than 1 % of the picture is drawn
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # more than a few flat colours
+    return width, height
+
+
+@pytest.mark.parametrize("kind", ["energy", "timeline", "errors", "accuracy"])
+def test_plot_writes_a_real_png(kind, base, tmp_path, capsys):
+    out = tmp_path / f"{kind}.png"
+    code, stdout, err = run_cli(["trace", "plot", str(base), "--kind", kind, "-o", str(out)], capsys)
+    assert code == 0, err
+    assert stdout.strip() == f"wrote {out}"
+    assert_real_png(out)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_energy_plot_bars_are_the_summary_energies(base):
+    tr = memsim.trace.open(base)
+    fig = plots.energy_figure(tr)
+    by_component = fig.axes[0]
+    widths = np.array([p.get_width() for p in by_component.patches])
+    shares = sorted(r["share"] for r in summarize(tr)["energy_by_component"])
+    assert sorted(widths / widths.sum()) == pytest.approx(shares, rel=1e-9, abs=0)
+    by_layer = fig.axes[1]
+    heights = {}
+    for p in by_layer.patches:
+        heights[round(p.get_x(), 6)] = heights.get(round(p.get_x(), 6), 0) + p.get_height()
+    layer_share = [r["share"] for r in summarize(tr)["energy_by_layer"]]
+    stacked = np.array([heights[k] for k in sorted(heights)])
+    assert stacked / stacked.sum() == pytest.approx(layer_share, rel=1e-9, abs=0)
+
+
+def test_errors_table_adds_up_to_the_bit_exact_rate(base):
+    tr = memsim.trace.open(base)
+    err = tr.errors
+    outputs = int(tr.layers["outputs"].sum())
+    for i, chip in enumerate(tr.chips["chip"]):
+        sel = err["chip"] == chip
+        assert err["count"][sel].sum() == tr.inferences * outputs
+        exact = err["count"][sel & (err["bit"] == -1)].sum()
+        assert exact / (tr.inferences * outputs) == pytest.approx(tr.chips["bit_exact_rate"][i], rel=1e-12, abs=0)
+        assert err["count"][sel & (err["bit"] >= 0)].sum() > 0  # σ = 5 % makes errors
+    # Dense: every (chip, layer) has the same bit range, starting at -1.
+    bits = {(int(c), int(l)): tuple(err["bit"][(err["chip"] == c) & (err["layer"] == l)])
+            for c in tr.chips["chip"] for l in tr.layers["layer"]}
+    assert len(set(bits.values())) == 1 and next(iter(bits.values()))[0] == -1
+
+
+def test_timeline_intervals_are_the_recorded_busy_window(base):
+    """Schema 3 records the engine's busy intervals of chip 0's first vectors (``/busy``)."""
+    tr = memsim.trace.open(base)
+    iv = busy_intervals(tr, chip=0)
+    assert len(iv) == len(tr.busy) > 0
+    assert np.all(iv["end_s"] >= iv["start_s"])
+    assert iv["end_s"].max() <= float(tr.chips["makespan_s"][0])
+    # Every crossbar read takes the card's read time, and one tile's reads never overlap.
+    t_read = tr.cards["isaac-2016"]["crossbar"]["t_read_s"]
+    reads = iv[iv["component"] == "crossbar"]
+    assert reads["end_s"] - reads["start_s"] == pytest.approx(np.full(len(reads), t_read), rel=1e-9, abs=0)
+    for layer, tile in {(int(r["layer"]), int(r["tile"])) for r in reads}:
+        lane = np.sort(reads[(reads["layer"] == layer) & (reads["tile"] == tile)]["start_s"])
+        assert np.all(np.diff(lane) >= t_read * (1 - 1e-9))
+    # Layers pipeline: layer 1 starts its first vector before layer 0 has finished the window.
+    first_l1 = iv["start_s"][iv["layer"] == 1].min()
+    assert first_l1 < iv["end_s"][iv["layer"] == 0].max()
+    with pytest.raises(ValueError, match="chip 0 only"):
+        busy_intervals(tr, chip=1)
+
+
+def test_trace_timeline_draws_the_gantt_chart(base, tmp_path, capsys):
+    out = tmp_path / "timeline.png"
+    code, stdout, err = run_cli(["trace", "timeline", str(base), "-o", str(out)], capsys)
+    assert code == 0, err
+    assert stdout.strip() == f"wrote {out}"
+    assert_real_png(out)
+
+
+def test_timeline_of_a_chip_the_trace_lacks_is_one_line_exit_2(base, tmp_path, capsys):
+    code, _, err = run_cli(["trace", "plot", str(base), "--kind", "timeline", "--chip", "5",
+                            "-o", str(tmp_path / "t.png")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "chip = 5" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_without_matplotlib_is_one_line_exit_2(base, tmp_path, capsys, monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, out, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.png")], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("memsim: error: plotting needs matplotlib")
+    assert "pip install 'memsim[plot]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trace_timeline_without_matplotlib_is_one_line_exit_2(base, tmp_path, capsys, monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run_cli(["trace", "timeline", str(base), "-o", str(tmp_path / "t.png")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "plotting needs matplotlib" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_to_an_unknown_format_is_one_line_exit_2(base, tmp_path, capsys):
+    code, _, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.bmp")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'.bmp'" in err
+
+
+def test_readme_shows_the_energy_plot_and_the_command_that_made_it():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    assert "![Energy per component and per layer of the default run](docs/energy.png)" in readme
+    assert "memsim trace plot run.h5 --kind energy -o docs/energy.png" in readme
+    assert_real_png(root / "docs" / "energy.png")
