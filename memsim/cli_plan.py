@@ -7,6 +7,7 @@ import json
 import click
 
 from memsim.cli_options import config_from_options, si, workload_options
+from memsim.plan import check_plan_output
 
 
 def _pct(v: float) -> str:
@@ -73,6 +74,8 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     chips = fields.get("chips") or 5
     if chips < 1:
         raise ValueError(f"--chips {chips} is out of range; allowed >= 1")
+    if not sweep_sigma:
+        check_plan_output(output)
     log = None if as_json else (lambda msg: click.echo(msg, err=True))
     for path, name in ((png, "--png"), (error_map, "--error-map")):
         if path:

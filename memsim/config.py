@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import copy
 import json
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from devices.validate import check_float, check_int
 from memsim.encoding import ENCODINGS
+from memsim.files import read_toml
 
 SCHEMA_VERSION = 1
 
@@ -177,13 +177,4 @@ class SimConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SimConfig:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, origin=str(path))
+        return cls.from_dict(read_toml(path, "config"), origin=str(path))

@@ -88,7 +88,9 @@ def digits_split_indices(seed: int = DIGITS_SPLIT_SEED) -> dict[str, np.ndarray]
     The built-in network was trained on the seed-0 train split, so only seed 0 keeps its test and
     calibration images unseen by it.
     """
-    from sklearn.datasets import load_digits  # imported here: scikit-learn takes seconds to import
+    from sklearn.datasets import (
+        load_digits,  # imported here: scikit-learn takes seconds to import
+    )
     from sklearn.model_selection import train_test_split
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from memsim.files import atomic_write
 
 ACTIVATIONS = ("relu", "none")
 
@@ -271,14 +272,8 @@ def save_network(network: Network, path: str | os.PathLike[str], *, provenance: 
     arrays["name"] = np.array(network.name, dtype=np.str_)
     if provenance is not None:
         arrays["provenance"] = np.array(provenance, dtype=np.str_)
-    tmp_path = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp_path, "xb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp_path, open(tmp_path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def builtin_network(name: str = "digits-mlp") -> Network:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,7 @@ import tomli_w
 
 from devices.validate import check_choice, check_int
 from memsim.encoding import slices_needed
+from memsim.files import atomic_write, check_writable, read_toml
 
 SCHEMA_VERSION = 1
 COMPENSATIONS = ("zero", "calibrated")
@@ -142,28 +142,17 @@ class Plan:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write TOML atomically (temporary name, then rename)."""
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise ValueError(f"plan output {str(path)!r}: directory {str(path.parent)!r} does not exist")
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
+        with atomic_write(check_plan_output(path)) as tmp:
             tmp.write_text(tomli_w.dumps(self.to_dict()), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Plan:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"plan file {str(path)!r} cannot be read: {exc.strerror}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"plan file {str(path)!r} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, origin=str(path))
+        return cls.from_dict(read_toml(path, "plan"), origin=str(path))
+
+
+def check_plan_output(path: str | os.PathLike[str]) -> Path:
+    """Fail early when a plan cannot be written where asked."""
+    return check_writable(path, "plan output", "plan.toml")
 
 
 def check_plan_fits(

@@ -11,11 +11,11 @@ name, then rename). Numbers are SI in code and converted to a readable prefix on
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
+from memsim.files import atomic_write, check_writable
 from memsim.ledger import COMPONENTS
 from memsim.trace.reader import Trace
 from memsim.trace.report import energy_by_component_layer, summarize
@@ -65,25 +65,14 @@ def check_output(path: str | Path) -> Path:
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
         raise ValueError(f"-o {str(out)!r}: unknown image format {out.suffix or '(none)'!r}; allowed: {', '.join(FORMATS)}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"-o {str(out)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"-o {str(out)!r}: directory {str(parent)!r} is not writable")
-    if out.is_dir():
-        raise ValueError(f"-o {str(out)!r} is a directory; give a file name such as energy.png")
-    return out
+    return check_writable(out, "-o", "energy.png")
 
 
 def save(fig, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` atomically (format from the suffix)."""
     out = check_output(path)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
-    try:
+    with atomic_write(out) as tmp:
         fig.savefig(tmp, format=out.suffix[1:].lower())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

@@ -20,8 +20,8 @@ from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
-from memsim.fixedpoint import bit_length
 from memsim.engine import Engine, Timeline
+from memsim.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
 from memsim.plan import Plan, check_plan_fits

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memsim.files import atomic_write
 from memsim.trace.reader import Table, Trace
 from memsim.trace.report import summarize
 
@@ -38,15 +39,10 @@ def _cell(value) -> str:
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows([_cell(v) for v in row] for row in rows)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([_cell(v) for v in row] for row in rows)
 
 
 def table_columns(table: Table) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from memsim import __version__
+from memsim.files import check_writable
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
 SCHEMA_VERSION = 3  # bump together with traces/README.md and the golden file traces/reference.h5
@@ -63,15 +64,7 @@ _BUSY_NAMES = {"dac": ("dac", "drive"), "crossbar": ("crossbar", "read"), "sampl
 
 def check_trace_path(path: str) -> Path:
     """Fail early (before simulating) when the trace cannot be written where asked."""
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"trace = {path!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"trace = {path!r}: directory {str(parent)!r} is not writable")
-    if target.is_dir():
-        raise ValueError(f"trace = {path!r} is a directory; give a file name such as run.h5")
-    return target
+    return check_writable(path, "trace =", "run.h5")
 
 
 def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], compress: bool = False) -> None:

@@ -1,0 +1,73 @@
+"""The planner on the built-in digits workload: it saves energy within the budget, and its CLI."""
+
+import json
+
+import pytest
+
+from memsim.cli import main
+from memsim.config import SimConfig
+from memsim.plan import Plan
+from memsim.planner import compare_row, plan_network
+
+NO_VARIATION = {"cell": {"variation": {"model": "none"}}}
+
+
+@pytest.fixture(scope="module")
+def zero_sigma_plan():
+    cfg = SimConfig(trace="", card_overrides=NO_VARIATION)
+    result = plan_network(cfg, budget=0.01, plan_chips=1)
+    return cfg, result, compare_row(cfg, result, chips=1, budget=0.01)
+
+
+def test_at_zero_variation_the_plan_keeps_the_budget_and_saves_energy(zero_sigma_plan):
+    _, result, row = zero_sigma_plan
+    assert result.feasible
+    assert row["within_budget_on_test"]
+    assert row["planned"]["accuracy_hw"] >= row["ideal_accuracy_test"] - 0.01
+    assert row["planned"]["energy_j"] < 0.7 * row["conventional"]["energy_j"]
+    assert row["cope_ratio"] > 1.4
+    assert sum(len(lp.discard) for lp in result.plan.layers) > 0  # it saves energy by discarding
+    # Without variation the conventional plan is the ideal: its accuracy is exactly the ideal on test.
+    assert row["conventional"]["accuracy_hw"] == row["ideal_accuracy_test"]
+
+
+def test_planning_never_uses_the_evaluation_chips_or_data(zero_sigma_plan):
+    cfg, result, _ = zero_sigma_plan
+    # Planning scored candidates on the calibration split; the conventional plan there is the ideal.
+    assert result.conventional_calibration.accuracy == result.ideal_accuracy
+    assert result.target_accuracy == pytest.approx(result.ideal_accuracy - 0.005, rel=0, abs=1e-12)
+
+
+def test_plan_cli_writes_a_plan_and_prints_the_comparison(tmp_path, capsys):
+    out = tmp_path / "plan.toml"
+    argv = ["plan", "--sigma", "0", "--plan-chips", "1", "--chips", "1", "--data", "digits", "-o", str(out), "--json"]
+    try:
+        main(argv)
+    except SystemExit as exc:
+        assert exc.code == 0
+    printed = json.loads(capsys.readouterr().out)
+    for key in ("conventional", "planned", "cope_ratio"):
+        assert key in printed
+    for key in ("accuracy_hw", "accuracy_hw_std", "energy_j", "cope_gop_per_j"):
+        assert key in printed["planned"] and key in printed["conventional"]
+    assert printed["cope_ratio"] == pytest.approx(
+        printed["planned"]["cope_gop_per_j"] / printed["conventional"]["cope_gop_per_j"], rel=1e-12, abs=0)
+    assert Plan.load(out).to_dict()["layers"] == printed["plan"]["layers"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--budget", "1.5"], "budget"),
+    (["--margin", "0.5"], "margin"),
+    (["--sweep-sigma", "0,x"], "--sweep-sigma"),
+    (["--png", "sweep.png"], "--png goes with --sweep-sigma"),
+    (["-o", "missing/plan.toml"], "does not exist"),
+])
+def test_plan_cli_bad_input(args, fragment, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        main(["plan", "--plan-chips", "1", "--chips", "1", *args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and fragment in err[0], err
