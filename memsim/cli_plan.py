@@ -7,6 +7,7 @@ import json
 import click
 
 from memsim.cli_options import config_from_options, si, workload_options
+from memsim.files import atomic_write, check_writable
 from memsim.plan import check_plan_output
 
 
@@ -62,10 +63,13 @@ def _sigmas(text: str) -> tuple[float, ...]:
               help="Chip instances per candidate plan during the search (calibration data).")
 @click.option("-o", "--output", default="plan.toml", show_default=True, help="Where to write the plan.")
 @click.option("--error-map", help="Also draw the error model of the plan over (s, t) to this PNG.")
+@click.option("--error-model", "error_model_json",
+              help="Also write the error model of the plan (per layer and (s, t)) as JSON to this file.")
 @click.option("--sweep-sigma", help="Plan and compare at each σ of this comma-separated list instead.")
 @click.option("--png", help="With --sweep-sigma: draw accuracy and COPE versus σ to this PNG.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error_map, sweep_sigma, png, as_json,
+def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error_map, error_model_json,
+         sweep_sigma, png, as_json,
          **fields) -> None:
     """Find the quantization plan with the most correct operations per joule within an accuracy budget."""
     from memsim import planner
@@ -76,6 +80,8 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
         raise ValueError(f"--chips {chips} is out of range; allowed >= 1")
     if not sweep_sigma:
         check_plan_output(output)
+        if error_model_json:
+            check_writable(error_model_json, "--error-model", "errors.json")
     log = None if as_json else (lambda msg: click.echo(msg, err=True))
     for path, name in ((png, "--png"), (error_map, "--error-map")):
         if path:
@@ -107,11 +113,17 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     result = planner.plan_network(cfg, budget=budget, plan_chips=plan_chips, margin=margin, log=log)
     result.plan.save(output)
     row = {**planner.compare_row(cfg, result, chips, budget), "plan_file": output, "plan": result.plan.to_dict()}
-    if error_map:
-        from memsim.plan_plots import save_error_model
-
+    if error_map or error_model_json:
         models, positions = planner.error_report(cfg, result.plan, chips=plan_chips)
-        _draw(lambda: save_error_model(models, positions, error_map))
+        if error_model_json:
+            report = [{**m.to_dict(), "error_positions_measured": {str(k): v for k, v in pos.items()}}
+                      for m, pos in zip(models, positions)]
+            with atomic_write(error_model_json) as tmp:
+                tmp.write_text(json.dumps({"layers": report}, indent=1), encoding="utf-8")
+        if error_map:
+            from memsim.plan_plots import save_error_model
+
+            _draw(lambda: save_error_model(models, positions, error_map))
     if as_json:
         click.echo(json.dumps(row, indent=2))
         return
@@ -120,6 +132,8 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     click.echo(_plan_text(row["plan"]))
     if error_map:
         click.echo(f"error model drawn to {error_map}")
+    if error_model_json:
+        click.echo(f"error model written to {error_model_json}")
 
 
 def _draw(make) -> None:

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from memsim.cli import main
@@ -40,7 +41,9 @@ def test_planning_never_uses_the_evaluation_chips_or_data(zero_sigma_plan):
 
 def test_plan_cli_writes_a_plan_and_prints_the_comparison(tmp_path, capsys):
     out = tmp_path / "plan.toml"
-    argv = ["plan", "--sigma", "0", "--plan-chips", "1", "--chips", "1", "--data", "digits", "-o", str(out), "--json"]
+    heat_map, model_json = tmp_path / "errors.png", tmp_path / "errors.json"
+    argv = ["plan", "--sigma", "0.05", "--plan-chips", "1", "--chips", "1", "-o", str(out), "--json",
+            "--error-map", str(heat_map), "--error-model", str(model_json)]
     try:
         main(argv)
     except SystemExit as exc:
@@ -53,6 +56,19 @@ def test_plan_cli_writes_a_plan_and_prints_the_comparison(tmp_path, capsys):
     assert printed["cope_ratio"] == pytest.approx(
         printed["planned"]["cope_gop_per_j"] / printed["conventional"]["cope_gop_per_j"], rel=1e-12, abs=0)
     assert Plan.load(out).to_dict()["layers"] == printed["plan"]["layers"]
+    png = heat_map.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 600 and height > 300
+    model = json.loads(model_json.read_text())["layers"]
+    assert len(model) == 3
+    for layer, planned in zip(model, printed["plan"]["layers"]):
+        grid = np.array(layer["p_code_error"])
+        assert grid.shape == (len(np.array(layer["information"])), 8)
+        assert ((grid >= 0) & (grid < 1)).all() and grid.max() > 0.01
+        # A cycle whose drives are always zero (digits pixels are multiples of 1/16) cannot err.
+        assert (grid[np.array(layer["information"]) == 0] == 0).all()
+        assert sum(layer["error_positions_measured"].values()) > 0
 
 
 @pytest.mark.parametrize("args, fragment", [
