@@ -14,7 +14,9 @@ SI (prefixes f p n u µ m k M G on J W S s V A Hz Ohm/Ω; ``"1"``, ``"bit"``, ``
 checks the unit against the field's declared unit (``dataclasses.field(metadata={"unit": ...})``). A unit
 that is not one of these (e.g. ``"S^(1-k)"`` for polynomial coefficients) must be written exactly as the field
 declares it and is taken as SI. Enumerations (``kind = "sar"``, ``model = "table"``) are plain strings.
-Every number needs its source.
+Every number needs its source. A card may take a number from another shipped card instead of repeating it:
+``e_drive_j = { from = "isaac-2016" }`` takes that card's value, unit and source for the same field (the
+recorded source names the card it came from), so each published figure is written in one file only.
 """
 
 from __future__ import annotations
@@ -139,6 +141,8 @@ def _parse_section(label: str, path: str, table: object, sources: dict[str, str]
         if "section" in f.metadata:
             out[key] = _parse_section(label, q, raw, sources)
         elif "unit" in f.metadata:
+            if isinstance(raw, Mapping) and set(raw) == {"from"}:
+                raw = _borrowed(label, path, key, raw["from"])
             if not (isinstance(raw, Mapping) and "value" in raw and raw.get("source")):
                 raise ValueError(
                     f"card '{label}': {q} = {raw!r} has no source; every number needs its source "
@@ -154,6 +158,22 @@ def _parse_section(label: str, path: str, table: object, sources: dict[str, str]
                 raise ValueError(f"card '{label}': {q} = {raw!r} is not a string")
             out[key] = raw
     return out
+
+
+def _borrowed(label: str, path: str, key: str, other: object) -> dict:
+    """The ``{value, unit, source}`` entry of field ``path.key`` in the shipped card ``other``; its source is
+    prefixed with that card's name. The entry must be written out there (no chains of borrowing)."""
+    q = f"{path}.{key}"
+    if not isinstance(other, str) or other not in list_cards():
+        raise ValueError(f"card '{label}': {q} takes its number from {other!r}, which is not a shipped card; "
+                         f"available: {', '.join(list_cards())}")
+    table = tomllib.loads(_cards_dir().joinpath(f"{other}.toml").read_text(encoding="utf-8"))
+    for part in path.split("."):
+        table = table.get(part, {}) if isinstance(table, Mapping) else {}
+    entry = table.get(key) if isinstance(table, Mapping) else None
+    if not (isinstance(entry, Mapping) and "value" in entry and isinstance(entry.get("source"), str)):
+        raise ValueError(f"card '{label}': {q} takes its number from card '{other}', which does not write one out")
+    return {**entry, "source": f"{other}: {entry['source']}"}
 
 
 def _number_leaves(prefix: str, value: object):

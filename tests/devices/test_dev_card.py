@@ -227,3 +227,27 @@ def test_bad_overrides():
         load_card("isaac-2016", overrides={"adc": {"bits": 3}})
     with pytest.raises(ValueError, match=r"cell\.variation\.sigma_s_per_level has 3 entries"):
         load_card("isaac-2016", overrides={"cell": {"variation": {"model": "table", "sigma_s_per_level": [0.0] * 3}}})
+
+
+def test_a_card_takes_a_number_from_another_card_with_its_source():
+    isaac, neurosim = load_card("isaac-2016"), load_card("neurosim-rram")
+    assert neurosim.dac.e_drive_j == isaac.dac.e_drive_j
+    assert neurosim.sources["dac.e_drive_j"] == "isaac-2016: " + isaac.sources["dac.e_drive_j"]
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ('e_drive_j = { from = "no-such-card" }', "not a shipped card"),
+    ('e_drive_j = { from = 3 }', "not a shipped card"),
+])
+def test_borrowing_from_an_unknown_card_is_an_error(tmp_path, line, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        load_card(write_variant(tmp_path, "dac", "e_drive_j", line))
+
+
+def test_borrowing_a_number_the_other_card_does_not_write_out(tmp_path):
+    path = write_variant(tmp_path, "crossbar", "e_array_read_j", 'e_array_read_j = { from = "neurosim-rram" }')
+    card = load_card(path)  # neurosim-rram writes e_array_read_j out: fine
+    assert card.sources["crossbar.e_array_read_j"].startswith("neurosim-rram: ")
+    chained = write_variant(tmp_path, "dac", "e_drive_j", 'e_drive_j = { from = "neurosim-rram" }')
+    with pytest.raises(ValueError, match="does not write one out"):
+        load_card(chained)  # neurosim-rram itself borrows it: no chains
