@@ -10,15 +10,17 @@ conductance, reference columns and sense-amplifier offsets, from the run's rando
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
 from devices.card import DeviceCard
 from memsim.encoding import EncodedWeights, encode_weights, input_cycles, input_slices
 from memsim.mapping import LayerMapping, TileSpec, map_layer
+from memsim.pipeline import LayerTiming, layer_timings
 from memsim.plan import Plan
 from memsim.quantize import QuantizedLayer, QuantizedNetwork
-from memsim.tile import ProgrammedTile, program_layer
+from memsim.tile import LayerReader, ProgrammedTile, program_layer
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,44 @@ class LayerDesign:
             return flat.astype(np.int64).reshape((t, n) + levels.shape[1:])
         return np.einsum("tni,ikj->tnkj", drives, levels)
 
+    @cached_property
+    def _kept_weights(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The kept partial sums as integer weight matrices: per distinct keep pattern ``p`` over the column
+        kinds, the cycles ``t`` with ``keep[t] = p`` and ``W_p[i, j] = Σ_k p[k] · sig[k] · L[i, k, j]``."""
+        keep = self.keep_kinds
+        levels, sig = self.encoded.levels, self.encoded.significance
+        out = []
+        for pattern in np.unique(keep, axis=0):
+            if not pattern.any():
+                continue
+            cycles = np.flatnonzero((keep == pattern).all(axis=1))
+            out.append((cycles, np.einsum("ikj,k->ij", levels, sig * pattern)))
+        return tuple(out)
+
     def ideal_accumulator(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
         """The accumulator the zero-variation hardware produces under this layer's discard plan.
 
         ``A = Σ_t Σ_k keep[t, k] · 2**(d·t) · sig[k] · P[t, k] + input_coeff · Σ_i x_i + bias + compensation``,
-        exact int64. With nothing discarded it equals ``qx @ qw + bias``.
+        exact int64. It is computed without the partial sums: cycles that keep the same column kinds share
+        ``W_p = Σ_k kept sig[k]·L[k]``, so ``A = Σ_p (Σ_(t in p) 2**(d·t)·x_t) @ W_p + ...`` (with nothing
+        discarded, one product ``qx @ W`` with ``W = qw − input_coeff``: ``qx @ qw + bias``). Products run in
+        float64 when every sum is an integer below 2**53 (exact in any order), else in int64.
         """
-        p = self.partial_sums(qx, bits_per_cycle)
-        cycle_sig = np.int64(1) << (np.arange(p.shape[0], dtype=np.int64) * bits_per_cycle)
-        weights = self.keep_kinds * cycle_sig[:, None] * self.encoded.significance[None, :]
-        acc = np.einsum("tnkj,tk->nj", p, weights)
+        qx = np.asarray(qx, dtype=np.int64)
+        d = bits_per_cycle
+        cycles = self.cycles
+        acc = np.zeros((qx.shape[0], self.qlayer.outputs), dtype=np.int64)
+        for ts, w in self._kept_weights:
+            if len(ts) == cycles:
+                x = qx
+            else:
+                mask = sum(((1 << d) - 1) << (d * int(t)) for t in ts)
+                x = qx & mask
+            bound = float(np.abs(x).max(initial=0)) * float(np.abs(w).sum(axis=0).max(initial=0))
+            if bound < 2.0**53:
+                acc += (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+            else:
+                acc += x @ w
         acc += self.encoded.input_coeff * qx.sum(axis=1, keepdims=True)
         return acc + self.qlayer.bias_q + self.discard.compensation
 
@@ -122,6 +152,11 @@ class ChipDesign:
     def tiles(self) -> int:
         return sum(len(layer.mapping.tiles) for layer in self.layers)
 
+    @cached_property
+    def timing(self) -> tuple[LayerTiming, ...]:
+        """The schedule of every layer (``memsim.pipeline.layer_timings``), computed once per design."""
+        return layer_timings(self)
+
 
 def design_chip(
     card: DeviceCard,
@@ -169,10 +204,17 @@ def design_chip(
 
 @dataclass(frozen=True)
 class ProgrammedChip:
-    """One chip instance: programmed tiles per layer."""
+    """One chip instance: programmed tiles per layer. ``readers``: the prepared fused read of every layer
+    (``memsim.tile.LayerReader``), built once per chip instance."""
 
     design: ChipDesign
     tiles: tuple[tuple[ProgrammedTile, ...], ...]
+
+    @cached_property
+    def readers(self) -> tuple[LayerReader, ...]:
+        card = self.design.card
+        return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds)
+                     for layer, tiles in zip(self.design.layers, self.tiles))
 
 
 def program_chip(design: ChipDesign, rng: np.random.Generator) -> ProgrammedChip:

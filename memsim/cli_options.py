@@ -18,7 +18,10 @@ _OPTIONS = (
     click.option("--sigma", type=float, help="Relative programming variation σ/G (proportional model)."),
     click.option("--chips", type=int, help="Number of chip instances (Monte Carlo over device variation)."),
     click.option("--seed", type=int, help="Seed of the run's random generator."),
-    click.option("--batch", type=int, help="Vectors per simulation chunk (results do not depend on it)."),
+    click.option("--batch", type=int, help="Vectors per simulation chunk; 0 (default): as many as the memory budget "
+                 "allows (results do not depend on it)."),
+    click.option("--memory-budget", "memory_budget_mb", type=int,
+                 help="MiB that one simulation chunk may hold (default 256); sizes chunks when --batch is 0."),
     click.option("--network", help="Built-in network name or .npz of W0,b0,W1,b1,..."),
     click.option("--data", help="Built-in dataset name or .npz with x and y."),
     click.option("--encoding", type=click.Choice(["offset", "differential", "twos"]), help="Signed-weight encoding."),

@@ -5,7 +5,9 @@ The TOML layout (every key optional; defaults below)::
     schema_version = 1
     seed = 0            # one numpy Generator per run is seeded with this
     chips = 1           # chip instances (independent device-variation draws)
-    batch = 256         # vectors per simulation chunk (a performance choice; results do not depend on it)
+    batch = 0           # vectors per simulation chunk; 0: as many as memory_budget_mb allows (results do not
+                        # depend on it: a performance choice)
+    memory_budget_mb = 256  # what one chunk may hold (inputs, drive codes, outputs, schedule), in MiB
     trace = "memsim-trace.h5"   # HDF5 trace path; "" writes no trace
 
     [devices]
@@ -58,6 +60,7 @@ _SECTIONS = {
     "seed": None,
     "chips": None,
     "batch": None,
+    "memory_budget_mb": None,
     "trace": None,
     "card": "devices",
     "card_overrides": "devices",
@@ -85,7 +88,8 @@ class SimConfig:
 
     seed: int = 0
     chips: int = 1
-    batch: int = 256
+    batch: int = 0
+    memory_budget_mb: int = 256
     trace: str = "memsim-trace.h5"
     card: str = "isaac-2016"
     card_overrides: dict = field(default_factory=dict)
@@ -107,7 +111,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0)
         check_int("chips", self.chips, 1, 100_000)
-        check_int("batch", self.batch, 1)
+        check_int("batch", self.batch, 0)
+        check_int("memory_budget_mb", self.memory_budget_mb, 1, 1 << 20)
         check_int("quantization.input_bits", self.input_bits, 1, 16)
         check_int("quantization.weight_bits", self.weight_bits, 1, 16)
         check_int("quantization.output_bits", self.output_bits, 1, 16)

@@ -2,14 +2,17 @@
 
 Events carry arrays (DESIGN "Events carry arrays"): one SimPy event is one hardware action of one tile (or
 one layer's digital stage) for one chunk of ``N`` input vectors, with the numbers computed over the whole
-chunk by the pure datapath (``memsim.tile.read_tile``). Inside a chunk the hardware handles the vectors one
-after another; their times come from ``memsim.pipeline`` (exact max-plus arithmetic on integer
-femtoseconds, see its docstring for the timing model: shared ADCs, sample-and-hold overlap of the next read
-with the conversions, tiles in parallel, layers pipelined across vectors through buffers with
-back-pressure). SimPy orders the chunk-level events: an action event fires at the time that action starts
-for the chunk's first vector and posts the whole chunk's count and energy. The number of events therefore
-grows with tiles × steps × chunks, not with columns or with vectors inside a chunk, and a chunked run and a
-one-vector-at-a-time run agree exactly on outputs, energies (integer zeptojoules), latency and throughput.
+chunk by the pure datapath (``memsim.tile.LayerReader``: one fused read per layer). Inside a chunk the
+hardware handles the vectors one after another; their times come from ``memsim.pipeline`` (exact max-plus
+arithmetic on integer femtoseconds, see its docstring for the timing model: shared ADCs, sample-and-hold
+overlap of the next read with the conversions, tiles in parallel, layers pipelined across vectors through
+buffers with back-pressure). SimPy orders the chunk-level events: an action event fires at the time that
+action starts for the chunk's first vector and posts the whole chunk's count and energy. Once a chunk's
+datapath is computed its action events are scheduled at once (a ``Timeout`` per action whose callback
+posts the rows; equal times fire in creation order: tile, step, action), so the Python work per event is
+constant. The number of events therefore grows with tiles × steps × chunks, not with columns or with
+vectors inside a chunk, and a chunked run and a one-vector-at-a-time run agree exactly on outputs,
+energies (integer zeptojoules), latency and throughput.
 
 Per-action costs come from the card (``Cost`` of one action × count); the crossbar's cell energy
 (``read_energy_model = "cell"``) is the data-dependent ``V²·G·t`` from ``memsim.tile``. At the end of a chip
@@ -18,6 +21,10 @@ the integer run time so that it is exact and independent of chunking.
 
 With a read-disturb model on the card, the conductances are updated from the read pulses counted so far at
 every ``disturb_every`` vectors (chunks are split there), so the update points do not depend on chunking.
+
+Memory: a run holds one chunk of inputs and of every layer's outputs at a time (``on_outputs`` hands them to
+the caller; ``keep_outputs`` decides whether they are also kept for the result), plus the per-vector entry
+and exit times and the schedules of the timeline window. ``chunk_vectors`` sizes chunks from a memory budget.
 """
 
 from __future__ import annotations
@@ -25,18 +32,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import simpy
 
 from memsim.aging import disturb_chip
 from memsim.chip import LayerDesign, ProgrammedChip
-from memsim.encoding import input_slices
-from memsim.ledger import FS_PER_S, Ledger, energy_zj
-from memsim.pipeline import KINDS, ChunkSchedule, LayerTiming, Pipeline, TileTiming, adc_load, layer_timings
-from memsim.tile import read_tile
+from memsim.ledger import FS_PER_S, Ledger, LedgerRow, energy_zj
+from memsim.pipeline import KINDS, ChunkSchedule, LayerTiming, Pipeline, TileTiming, adc_load
+from memsim.tile import BLOCK_BYTES, drive_codes
 
-__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "static_energy_zj"]
+__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "chunk_vectors", "static_energy_zj"]
 
 # Busy-interval components of the timeline (``Timeline.component`` indexes this tuple).
 TIMELINE_COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "reduce")
@@ -65,7 +72,8 @@ class Timeline:
 class EngineResult:
     """What one chip run produced.
 
-    ``layer_outputs``: int64 (N, outputs) per layer; ``makespan_fs``: the run time (the last result
+    ``layer_outputs``: int64 (N, outputs) per layer (empty when the engine was told not to keep them);
+    ``makespan_fs``: the run time (the last result
     written); ``events``: SimPy events; ``clipped`` per layer; ``entry_fs``/``exit_fs`` (N,): when each
     vector's first action started and its last layer's result was written; ``busy_fs`` and ``units`` per
     component kind (``utilization = busy / (units · makespan)``); ``static_zj`` per kind; ``reads`` per layer,
@@ -130,6 +138,26 @@ def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
     return round(Fraction(power_w) * units * run_fs * 10**6)
 
 
+def chunk_vectors(design, budget_bytes: int) -> int:
+    """Vectors per chunk so that what one chunk holds stays within ``budget_bytes`` (at least 1).
+
+    Estimate per vector: the chunk's inputs (float and integer copies, ``32·inputs`` bytes); per layer its
+    drive codes and the kept-cycle copies a read takes (``3·T·rows``, uint8), its integer accumulator,
+    outputs, reference and float activations (``64·outputs``), and its schedule (``32·(tiles + 2)``). Fixed:
+    the fused read's work blocks (``memsim.tile.BLOCK_BYTES`` per layer, twice with read noise) and the
+    programmed matrices. Nothing else grows with the chunk: events do not, and the inputs outside the chunk
+    are the caller's.
+    """
+    per_vector = 32 * design.qnet.layers[0].rows + 64
+    fixed = 0
+    for layer in design.layers:
+        ql = layer.qlayer
+        cycles = layer.cycles
+        per_vector += 3 * cycles * ql.rows + 64 * ql.outputs + 32 * (len(layer.mapping.tiles) + 2)
+        fixed += 2 * BLOCK_BYTES + 8 * ql.rows * layer.encoded.kinds * ql.outputs
+    return max(1, (int(budget_bytes) - fixed) // per_vector)
+
+
 class _ActionCosts:
     """Per-action energy (zJ) of every component, converted once."""
 
@@ -149,7 +177,10 @@ class Engine:
 
     ``buffer_vectors``: capacity of each inter-layer buffer (vectors); ``timeline_vectors``: how many of the
     first vectors get busy intervals recorded (0: none); ``disturb_every``: vectors between read-disturb
-    updates (used only when the card has a disturb model).
+    updates (used only when the card has a disturb model). ``on_chunk(n)`` is called after each chunk of
+    ``n`` vectors; ``on_outputs(start, inputs, outputs)`` with the chunk's first vector index, its integer
+    inputs and every layer's int64 outputs (N, outputs), so that a caller can reduce them chunk by chunk; ``keep_outputs=False`` then drops
+    them (``EngineResult.layer_outputs`` is empty), which keeps a long run's memory bounded.
     """
 
     def __init__(
@@ -162,6 +193,8 @@ class Engine:
         buffer_vectors: int = 2,
         timeline_vectors: int = 0,
         disturb_every: int = 64,
+        on_outputs: Callable[[int, np.ndarray, list[np.ndarray]], None] | None = None,
+        keep_outputs: bool = True,
     ) -> None:
         self.chip = chip
         self.design = chip.design
@@ -170,14 +203,17 @@ class Engine:
         self.chip_index = chip_index
         self.rng = rng
         self.on_chunk = on_chunk
+        self.on_outputs = on_outputs
+        self.keep_outputs = keep_outputs
         self.costs = _ActionCosts(self.card)
-        self.timing = layer_timings(self.design)
+        self.timing = self.design.timing
         self.pipeline = Pipeline(self.timing, buffer_vectors)
         self.timeline_vectors = timeline_vectors
         if not isinstance(disturb_every, int) or disturb_every < 1:
             raise ValueError(f"timing.disturb_update_vectors = {disturb_every!r} is out of range; allowed >= 1")
         self.disturb_every = disturb_every
         self.env = simpy.Environment()
+        self._fire = self._make_fire()
         self._events = 0
 
     def _post(self, layer: int, tile: int, component: str, action: str, count: int, e_zj: int) -> None:
@@ -187,78 +223,96 @@ class Engine:
         self._events += 1
         return self.env.timeout(max(0, int(t_fs) - int(self.env.now)))
 
-    def _tile_actions(self, timing: TileTiming, read, n: int, t0: int) -> list:
-        """(time, order, posts) of every action event of one tile for a chunk whose first vector starts at t0."""
+    def _make_fire(self):
+        """The callback of every action event: post its rows (the event's value, ledger rows built when the
+        event was scheduled, stamped with its time)."""
+        extend = self.ledger.extend
+
+        def fire(event) -> None:
+            extend(event.value)
+
+        return fire
+
+    def _schedule(self, actions: list) -> None:
+        """One SimPy event per ``(time, posts)`` action, in the order given (equal times keep that order)."""
+        env, fire, now, chip = self.env, self._fire, self.env.now, self.chip_index
+        timeout = simpy.events.Timeout
+        for t, posts in actions:
+            at = max(t, now)
+            timeout(env, at - now, tuple(LedgerRow(at, chip, *p) for p in posts)).callbacks.append(fire)
+        self._events += len(actions)
+
+    def _schedule_tile(self, timing: TileTiming, read, n: int, t0: int) -> None:
+        """The action events of one tile for a chunk whose first vector starts at ``t0``: per step drive,
+        read, sample, convert, shift-and-add. They are created step by step; SimPy fires them in time order,
+        equal times in creation order (step, then action), so no sort is needed. Each event carries its
+        ledger rows, stamped with its time."""
         c, tt = self.costs, timing.times
-        li, ti = timing.layer, timing.tile
-        d = self.card.dac.bits
-        actions = []
-        for k, (g, t) in enumerate(timing.steps):
-            r = t0 + int(timing.start_fs[k])
-            conv = int(read.conversions[g, t])
-            driven = int(read.driven_rows[g, t])
-            fed = n * int(timing.rows[k]) * d
-            clip = int(read.clipped[g, t])
-            cvt = [(li, ti, "adc", "convert", conv, conv * c.conv_e)]
-            if clip:
-                cvt.append((li, ti, "adc", "clip", clip, 0))
-            actions += [
-                (r, k, 0, [(li, ti, "dac", "drive", driven, driven * c.dac_e),
-                           (li, ti, "register", "feed", fed, fed * c.feed_bit_e)]),
-                (r + tt.dac, k, 1, [(li, ti, "crossbar", "read", n, n * c.read_e + int(read.cell_energy_zj[g, t]))]),
-                (r + tt.dac + tt.read, k, 2, [(li, ti, "sample_hold", "sample", conv, conv * c.sh_e)]),
-                (r + tt.analog, k, 3, cvt),
-                (r + tt.analog + tt.conv, k, 4, [(li, ti, "shift_add", "shift_add", conv, conv * c.sa_e),
-                                                 (li, ti, "register", "accumulate", conv, conv * c.acc_e)]),
-            ]
-        actions.sort(key=lambda a: a[:3])
-        return actions
+        li, ti, chip = timing.layer, timing.tile, self.chip_index
+        env, fire = self.env, self._fire
+        now = env.now
+        timeout = simpy.events.Timeout
+        row = partial(tuple.__new__, LedgerRow)
+        offsets = np.array([0, tt.dac, tt.dac + tt.read, tt.analog, tt.analog + tt.conv], dtype=np.int64)
+        times = np.maximum(timing.start_fs[:, None] + offsets + t0, now).tolist()  # absolute, never past
+        fed_per_row = n * self.card.dac.bits
+        conversions = read.conversions.tolist()
+        driven_rows = read.driven_rows.tolist()
+        clipped = read.clipped.tolist()
+        cell = read.cell_energy_zj
+        read_e = n * c.read_e
+        dac_e, feed_e, conv_e, sh_e, sa_e, acc_e = c.dac_e, c.feed_bit_e, c.conv_e, c.sh_e, c.sa_e, c.acc_e
+        for (g, t), (t0_, t1, t2, t3, t4), rows in zip(timing.steps.tolist(), times, timing.rows.tolist()):
+            conv = conversions[g][t]
+            driven = driven_rows[g][t]
+            fed = rows * fed_per_row
+            cvt = [row((t3, chip, li, ti, "adc", "convert", conv, conv * conv_e))]
+            if clipped[g][t]:
+                cvt.append(row((t3, chip, li, ti, "adc", "clip", clipped[g][t], 0)))
+            timeout(env, t0_ - now, (row((t0_, chip, li, ti, "dac", "drive", driven, driven * dac_e)),
+                                     row((t0_, chip, li, ti, "register", "feed", fed, fed * feed_e)))
+                    ).callbacks.append(fire)
+            timeout(env, t1 - now, (row((t1, chip, li, ti, "crossbar", "read", n, read_e + int(cell[g, t]))),)
+                    ).callbacks.append(fire)
+            timeout(env, t2 - now, (row((t2, chip, li, ti, "sample_hold", "sample", conv, conv * sh_e)),)
+                    ).callbacks.append(fire)
+            timeout(env, t3 - now, cvt).callbacks.append(fire)
+            timeout(env, t4 - now, (row((t4, chip, li, ti, "shift_add", "shift_add", conv, conv * sa_e)),
+                                    row((t4, chip, li, ti, "register", "accumulate", conv, conv * acc_e)))
+                    ).callbacks.append(fire)
+        self._events += 5 * len(timing.steps)
 
-    def _replay(self, actions: list):
-        """SimPy process: fire each action event at its time and post its rows."""
-        for t, _, _, posts in actions:
-            yield self._wait_until(t)
-            for row in posts:
-                self._post(*row)
-
-    def _datapath(self, chip: ProgrammedChip, qx: np.ndarray):
+    def _datapath(self, readers, qx: np.ndarray):
         """The pure bit-true computation of one chunk through every layer (random draws in a fixed order:
-        layer, then tile). Returns per layer: (reads, outputs, clipped, digital ops, input bits, output bits)."""
+        layer, then ``LayerReader.read``'s order). Returns per layer: (tile activity, outputs, clipped,
+        digital ops, input bits, output bits, read pulses per row)."""
         out = []
         x = qx
-        for layer, tiles in zip(self.design.layers, chip.tiles):
+        d = self.card.dac.bits
+        for layer, reader in zip(self.design.layers, readers):
             ql = layer.qlayer
             n = x.shape[0]
-            drives = input_slices(x, ql.in_format.bits, self.card.dac.bits)
-            reads = [
-                read_tile(t, drives[:, :, t.spec.row_start : t.spec.row_stop], self.card,
-                          layer.encoded.significance, layer.keep_kinds, self.rng)
-                for t in tiles
-            ]
-            acc = np.zeros((n, ql.outputs), dtype=np.int64)
-            for tile, read in zip(tiles, reads):
-                acc[:, tile.spec.out_start : tile.spec.out_stop] += read.partial
+            drives = drive_codes(x, ql.in_format.bits, d)
             digital_ops = n * ql.outputs * layer.mapping.row_blocks
-            if layer.encoded.input_coeff:
-                acc += layer.encoded.input_coeff * x.sum(axis=1, keepdims=True)
+            input_sum = None
+            if layer.encoded.input_coeff:  # the encoding's exact digital correction
+                input_sum = layer.encoded.input_coeff * x.sum(axis=1, keepdims=True)
                 digital_ops += n * (ql.rows + ql.outputs)
-            acc += ql.bias_q + layer.discard.compensation
-            y = ql.finish(acc)
-            active = layer.keep_kinds.any(axis=1)
-            pulses = np.count_nonzero(drives[active], axis=(0, 1)).astype(np.int64)
-            out.append((reads, y, int(sum(int(r.clipped.sum()) for r in reads)), digital_ops,
+            read = reader.read(drives, self.rng, ql.bias_q + layer.discard.compensation, input_sum)
+            y = ql.finish(read.partial)
+            pulses = read.nonzero.sum(axis=0)
+            out.append((read.activity, y, int(sum(int(a.clipped.sum()) for a in read.activity)), digital_ops,
                         n * ql.rows * ql.in_format.bits, n * ql.outputs * layer.output_bits, pulses))
             x = y
         return out
 
-    def _digital(self, layer: LayerDesign, t: int, ops: int, in_bits: int, out_bits: int):
-        """SimPy process of one layer's digital stage for a chunk: reduction and register traffic."""
+    def _digital(self, layer: LayerDesign, ops: int, in_bits: int, out_bits: int) -> list:
+        """The posts of one layer's digital stage for a chunk: reduction and register traffic."""
         c = self.costs
         li = layer.qlayer.index
-        yield self._wait_until(t)
-        self._post(li, -1, "shift_add", "reduce", ops, ops * c.sa_e)
-        self._post(li, -1, "register", "read", in_bits, in_bits * c.reg_bit_e)
-        self._post(li, -1, "register", "write", out_bits, out_bits * c.reg_bit_e)
+        return [(li, -1, "shift_add", "reduce", ops, ops * c.sa_e),
+                (li, -1, "register", "read", in_bits, in_bits * c.reg_bit_e),
+                (li, -1, "register", "write", out_bits, out_bits * c.reg_bit_e)]
 
     def _chunks(self, total: int, chunk: int) -> list[tuple[int, int]]:
         """Chunk bounds: every ``chunk`` vectors, split at read-disturb update points when the card has one."""
@@ -268,31 +322,40 @@ class Engine:
         cuts = sorted(cuts)
         return list(zip(cuts[:-1], cuts[1:]))
 
-    def _run(self, qx: np.ndarray, chunk: int, state: dict):
+    def _run(self, qx, chunk: int, state: dict):
         chip = self.chip
+        readers = chip.readers
         pulses = [np.zeros(l.qlayer.rows, dtype=np.int64) for l in self.design.layers]
         for start, stop in self._chunks(qx.shape[0], chunk):
             if start and start % self.disturb_every == 0 and not self.card.cell.disturb.is_zero:
                 chip = disturb_chip(self.chip, pulses)
+                readers = chip.readers
             n = stop - start
             sched = self.pipeline.advance(n)
-            state["schedules"].append(sched)
+            state["entry"].append(sched.entry)
+            state["exit"].append(sched.exit)
+            if sched.first < self.timeline_vectors:
+                state["schedules"].append(sched)
             yield self._wait_until(int(sched.entry[0]))
-            layers = self._datapath(chip, qx[start:stop])
+            inputs = np.asarray(qx[start:stop], dtype=np.int64)
+            layers = self._datapath(readers, inputs)
             for li, (layer, timing, res) in enumerate(zip(self.design.layers, self.timing, layers)):
-                reads, y, n_clip, ops, in_bits, out_bits, layer_pulses = res
-                state["outputs"][li].append(y)
+                activity, y, n_clip, ops, in_bits, out_bits, layer_pulses = res
+                if self.keep_outputs:
+                    state["outputs"][li].append(y)
                 state["clipped"][li] += n_clip
                 pulses[li] += layer_pulses
-                for ti, (tt, read) in enumerate(zip(timing.tiles, reads)):
-                    actions = self._tile_actions(tt, read, n, int(sched.starts[li][ti, 0]))
-                    self.env.process(self._replay(actions))
-                self.env.process(self._digital(layer, int(sched.reduce[li][0]), ops, in_bits, out_bits))
+                for ti, (tt, act) in enumerate(zip(timing.tiles, activity)):
+                    self._schedule_tile(tt, act, n, int(sched.starts[li][ti, 0]))
+                self._schedule([(int(sched.reduce[li][0]), self._digital(layer, ops, in_bits, out_bits))])
+            if self.on_outputs is not None:
+                self.on_outputs(start, inputs, [res[1] for res in layers])
             if self.on_chunk is not None:
                 self.on_chunk(n)
         state["pulses"] = pulses
-        if state["schedules"]:
-            yield self._wait_until(int(state["schedules"][-1].exit[-1]))
+        if state["exit"]:
+            yield self._wait_until(int(state["exit"][-1][-1]))
+
 
     def _units(self) -> dict[str, int]:
         """Units of each kind whose busy time is reported: per tile one DAC bank, crossbar and sample-and-hold
@@ -372,27 +435,35 @@ class Engine:
         return Timeline(window, total, cat["layer"], cat["tile"], cat["component"], cat["vector"], cat["start"],
                         cat["stop"])
 
-    def run(self, qx: np.ndarray, chunk: int) -> EngineResult:
-        """Simulate ``qx`` (N × inputs, unsigned integers in the input format) in chunks of ``chunk`` vectors."""
+    def run(self, qx, chunk: int) -> EngineResult:
+        """Simulate ``qx`` (N × inputs, unsigned integers in the input format) in chunks of ``chunk`` vectors.
+
+        ``qx`` may be any object with ``shape`` and slicing that yields integer arrays (e.g. inputs quantized
+        lazily, chunk by chunk); only one chunk of it is held at a time.
+        """
         if chunk < 1:
             raise ValueError(f"batch = {chunk} is out of range; allowed >= 1")
-        qx = np.asarray(qx, dtype=np.int64)
+        if not hasattr(qx, "shape"):
+            qx = np.asarray(qx, dtype=np.int64)
         n_layers = len(self.design.layers)
-        state = {"outputs": [[] for _ in range(n_layers)], "clipped": [0] * n_layers, "schedules": []}
+        state = {"outputs": [[] for _ in range(n_layers)], "clipped": [0] * n_layers, "schedules": [],
+                 "entry": [], "exit": []}
         self.env.process(self._run(qx, chunk, state))
         self.env.run()
-        schedules = state["schedules"]
-        entry = np.concatenate([s.entry for s in schedules]) if schedules else np.zeros(0, np.int64)
-        exit_ = np.concatenate([s.exit for s in schedules]) if schedules else np.zeros(0, np.int64)
+        entry = np.concatenate(state["entry"]) if state["entry"] else np.zeros(0, np.int64)
+        exit_ = np.concatenate(state["exit"]) if state["exit"] else np.zeros(0, np.int64)
         makespan = int(exit_[-1]) if len(exit_) else 0
         total = qx.shape[0]
         reads = tuple(
             np.full(len(l.mapping.tiles), total * int(l.keep_kinds.any(axis=1).sum()), dtype=np.int64)
             for l in self.design.layers
         )
+        outputs = ()
+        if self.keep_outputs:
+            outputs = tuple(np.concatenate(o) if o else np.zeros((0, l.qlayer.outputs), np.int64)
+                            for o, l in zip(state["outputs"], self.design.layers))
         return EngineResult(
-            tuple(np.concatenate(o) if o else np.zeros((0, l.qlayer.outputs), np.int64)
-                  for o, l in zip(state["outputs"], self.design.layers)),
+            outputs,
             makespan,
             self._events,
             tuple(state["clipped"]),
@@ -404,6 +475,5 @@ class Engine:
             reads,
             tuple(state.get("pulses", ())),
             self.timing,
-            self._timeline(schedules, total),
+            self._timeline(state["schedules"], total),
         )
-

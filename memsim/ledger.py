@@ -13,7 +13,7 @@ Observers (the trace writer) subscribe with ``subscribe(callback)``; the ledger 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,9 @@ COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
 # time of one component kind over one chip run (count = instances drawing it).
 ACTIONS = ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write", "feed", "accumulate",
            "static")
+_GROUP_FIELDS = ("chip", "layer", "tile", "component", "action")  # the fields a row is grouped by
+_COMPONENT_SET = frozenset(COMPONENTS)
+_ACTION_SET = frozenset(ACTIONS)
 
 
 def time_fs(t_s: float) -> int:
@@ -38,8 +41,9 @@ def energy_zj(e_j: float) -> int:
     return int(round(e_j * ZJ_PER_J))
 
 
-@dataclass(frozen=True)
-class LedgerRow:
+class LedgerRow(NamedTuple):
+    """One posted action (immutable; a tuple, so that posting stays cheap on long runs)."""
+
     t_fs: int
     chip: int
     layer: int
@@ -59,6 +63,8 @@ class Ledger:
     def __init__(self) -> None:
         self._rows: list[LedgerRow] = []
         self._observers: list[Observer] = []
+        self._group_totals: dict[tuple, list[int]] = {}
+        self._grouped = 0
 
     def subscribe(self, observer: Observer) -> None:
         self._observers.append(observer)
@@ -66,16 +72,42 @@ class Ledger:
     def post(
         self, t_fs: int, chip: int, layer: int, tile: int, component: str, action: str, count: int, energy_zj: int
     ) -> None:
-        if component not in COMPONENTS:
+        if component not in _COMPONENT_SET:
             raise ValueError(f"component {component!r} is not one of {', '.join(COMPONENTS)}")
-        if action not in ACTIONS:
+        if action not in _ACTION_SET:
             raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
         if count < 0 or energy_zj < 0:
             raise ValueError(f"{component}.{action}: count {count} and energy {energy_zj} zJ must be non-negative")
         row = LedgerRow(int(t_fs), chip, layer, tile, component, action, int(count), int(energy_zj))
         self._rows.append(row)
-        for observer in self._observers:
-            observer(row)
+        if self._observers:
+            for observer in self._observers:
+                observer(row)
+
+    def post_rows(self, t_fs: int, chip: int, rows) -> None:
+        """Post several actions at one time: ``rows`` of ``(layer, tile, component, action, count, energy_zj)``
+        with integer counts and energies (the engine's events). Same checks as ``post``."""
+        append, observers, make = self._rows.append, self._observers, tuple.__new__
+        for r in rows:
+            if r[2] not in _COMPONENT_SET or r[3] not in _ACTION_SET or r[4] < 0 or r[5] < 0:
+                self.post(t_fs, chip, *r)  # raises, naming the field
+            row = make(LedgerRow, (t_fs, chip, *r))
+            append(row)
+            if observers:
+                for observer in observers:
+                    observer(row)
+
+    def extend(self, rows) -> None:
+        """Post rows built in advance as ``LedgerRow`` tuples (the engine's events, whose times are known when
+        they are scheduled). Same checks as ``post``."""
+        append, observers = self._rows.append, self._observers
+        for row in rows:
+            if row[4] not in _COMPONENT_SET or row[5] not in _ACTION_SET or row[6] < 0 or row[7] < 0:
+                self.post(*row)  # raises, naming the field
+            append(row)
+            if observers:
+                for observer in observers:
+                    observer(row)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -87,8 +119,24 @@ class Ledger:
     def _select(self, chip: int | None) -> list[LedgerRow]:
         return [r for r in self._rows if chip is None or r.chip == chip]
 
+    def _groups(self) -> dict[tuple, list[int]]:
+        """``(chip, layer, tile, component, action) -> [count, energy_zj]`` over all rows, exact integers; kept
+        up to date incrementally (the ledger only grows), so repeated totals and breakdowns stay cheap."""
+        rows = self._rows
+        if self._grouped < len(rows):
+            groups = self._group_totals
+            for r in rows[self._grouped :]:
+                g = groups.get(r[1:6])
+                if g is None:
+                    groups[r[1:6]] = [r[6], r[7]]
+                else:
+                    g[0] += r[6]
+                    g[1] += r[7]
+            self._grouped = len(rows)
+        return self._group_totals
+
     def total_zj(self, chip: int | None = None) -> int:
-        return sum(r.energy_zj for r in self._select(chip))
+        return sum(e for k, (_, e) in self._groups().items() if chip is None or k[0] == chip)
 
     def total_j(self, chip: int | None = None) -> float:
         return self.total_zj(chip) / ZJ_PER_J
@@ -96,17 +144,31 @@ class Ledger:
     def by(self, key: str, chip: int | None = None) -> dict:
         """Energy in zJ grouped by a row field (``component``, ``layer``, ``action``, ``chip``, ...)."""
         out: dict = {}
+        if key in _GROUP_FIELDS:
+            i = _GROUP_FIELDS.index(key)
+            for k, (_, e) in self._groups().items():
+                if chip is None or k[0] == chip:
+                    out[k[i]] = out.get(k[i], 0) + e
+            return out
         for r in self._select(chip):
             k = getattr(r, key)
             out[k] = out.get(k, 0) + r.energy_zj
         return out
 
+    def by_action(self, chip: int | None = None) -> dict[tuple[str, str], int]:
+        """Energy in zJ per ``(component, action)``."""
+        out: dict[tuple[str, str], int] = {}
+        for k, (_, e) in self._groups().items():
+            if chip is None or k[0] == chip:
+                out[k[3:]] = out.get(k[3:], 0) + e
+        return out
+
     def counts(self, chip: int | None = None) -> dict[tuple[str, str], int]:
         """Action counts per ``(component, action)``."""
         out: dict[tuple[str, str], int] = {}
-        for r in self._select(chip):
-            k = (r.component, r.action)
-            out[k] = out.get(k, 0) + r.count
+        for k, (n, _) in self._groups().items():
+            if chip is None or k[0] == chip:
+                out[k[3:]] = out.get(k[3:], 0) + n
         return out
 
     def as_arrays(self) -> dict[str, np.ndarray]:

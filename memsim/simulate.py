@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
-from memsim.engine import Engine, Timeline
+from memsim.engine import Engine, EngineResult, Timeline, chunk_vectors
 from memsim.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
@@ -94,7 +95,7 @@ class SimResult:
     def macs_per_inference(self) -> int:
         return int(self.workload.network.macs_per_inference)
 
-    @property
+    @cached_property
     def conversions(self) -> int:
         """ADC conversions per chip run."""
         counts = self.ledger.counts()
@@ -228,6 +229,53 @@ def prepare(
     return card, workload, design
 
 
+class _LazyInputs:
+    """The evaluation inputs quantized chunk by chunk: ``shape`` and slicing, as ``Engine.run`` takes them."""
+
+    def __init__(self, qnet, x: np.ndarray) -> None:
+        self.qnet = qnet
+        self.x = x
+        self.shape = (x.shape[0], x.shape[1])
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        return self.qnet.quantize_input(self.x[index])
+
+
+class _Tally:
+    """Metrics of one chip run, accumulated chunk by chunk (nothing proportional to the data set is kept).
+
+    Per chunk: the zero-variation reference of the chunk's inputs (exact integers, chunk-independent), then
+    correct predictions, outputs equal to the reference and the error-bit histogram per layer; with
+    ``software=True`` also the float network's and the ideal quantized network's correct predictions.
+    """
+
+    def __init__(self, design: ChipDesign, workload: Workload, software: bool) -> None:
+        self.design = design
+        self.workload = workload
+        self.software = software
+        n_layers = len(design.layers)
+        self.correct = self.equal = self.total = self.correct_float = self.correct_quantized = 0
+        self.error_bits = [np.zeros(1, dtype=np.int64) for _ in range(n_layers)]
+
+    def add(self, start: int, qx: np.ndarray, outputs: list[np.ndarray]) -> None:
+        n = qx.shape[0]
+        labels = self.workload.data.y[start : start + n]
+        reference = self.design.reference(qx)
+        self.correct += int(np.count_nonzero(np.argmax(outputs[-1], axis=1) == labels))
+        for li, (out, ref) in enumerate(zip(outputs, reference)):
+            self.equal += int(np.count_nonzero(out == ref))
+            self.total += ref.size
+            hist = np.asarray(error_bit_histogram(out, ref), dtype=np.int64)
+            acc = self.error_bits[li]
+            if len(hist) > len(acc):
+                acc = self.error_bits[li] = np.pad(acc, (0, len(hist) - len(acc)))
+            acc[: len(hist)] += hist
+        if self.software:
+            logits = self.workload.network.forward_float(self.workload.data.x[start : start + n])
+            self.correct_float += int(np.count_nonzero(np.argmax(logits, axis=1) == labels))
+            self.correct_quantized += int(np.count_nonzero(np.argmax(reference[-1], axis=1) == labels))
+
+
 def simulate(
     config: SimConfig,
     ledger: Ledger | None = None,
@@ -241,47 +289,60 @@ def simulate(
     the same config gives the same results. ``progress``, if given, is called once with the number of vectors
     to simulate (all chips) and returns a function that is called with each finished chunk's size. ``plan``
     and ``workload`` override the config's (the planner evaluates candidate plans on calibration data).
+
+    Memory stays bounded whatever the data set's size: inputs are quantized, simulated and compared with the
+    zero-variation reference one chunk at a time (``config.batch`` vectors, or as many as
+    ``config.memory_budget_mb`` allows, ``memsim.engine.chunk_vectors``); the metrics (accuracies, bit-exact
+    counts, error-bit histograms, clipping) accumulate per chunk and no layer output is kept.
     """
     card, workload, design = prepare(config, plan=plan, workload=workload)
     ledger = Ledger() if ledger is None else ledger
-    qnet = design.qnet
-    x, y = workload.data.x, workload.data.y
-    qx = qnet.quantize_input(x)
-    reference = design.reference(qx)
-    acc_float = metrics.accuracy(workload.network.forward_float(x), y)
-    acc_quant = metrics.accuracy(reference[-1], y)
+    x = workload.data.x
+    n = x.shape[0]
+    inputs = _LazyInputs(design.qnet, x)
+    chunk = config.batch or chunk_vectors(design, config.memory_budget_mb << 20)
     rng = np.random.default_rng(config.seed)
-    on_chunk = progress(qx.shape[0] * config.chips) if progress is not None else None
+    on_chunk = progress(n * config.chips) if progress is not None else None
     outcomes = []
+    acc_float = acc_quant = float("nan")
     for c in range(config.chips):
         chip = age_chip(program_chip(design, rng), config.age_s, rng)
+        tally = _Tally(design, workload, software=c == 0)
         engine = Engine(chip, ledger, c, rng, on_chunk=on_chunk, buffer_vectors=config.buffer_vectors,
                         timeline_vectors=config.timeline_vectors if c == 0 else 0,
-                        disturb_every=config.disturb_update_vectors)
-        res = engine.run(qx, config.batch)
-        outcomes.append(
-            ChipOutcome(
-                chip=c,
-                accuracy=metrics.accuracy(res.layer_outputs[-1], y),
-                bit_exact_rate=metrics.bit_exact_rate(res.layer_outputs, reference),
-                energy_zj=ledger.total_zj(chip=c),
-                makespan_fs=res.makespan_fs,
-                events=res.events,
-                clipped=res.clipped,
-                error_bits=tuple(error_bit_histogram(o, r) for o, r in zip(res.layer_outputs, reference)),
-                latency_s=res.latency_s,
-                first_latency_s=res.first_latency_s,
-                throughput_inf_per_s=res.throughput_inf_per_s,
-                utilization=res.utilization(),
-                busy_fs=res.busy_fs,
-                static_zj=res.static_zj,
-                reads=res.reads,
-                row_pulses=res.row_pulses,
-                stages=tuple((l.latency_fs, l.period_fs) for l in res.layers),
-                timeline=res.timeline,
-            )
-        )
+                        disturb_every=config.disturb_update_vectors, on_outputs=tally.add, keep_outputs=False)
+        res = engine.run(inputs, chunk)
+        if c == 0:
+            acc_float, acc_quant = tally.correct_float / n, tally.correct_quantized / n
+        outcomes.append(chip_outcome(c, res, ledger, tally.correct / n,
+                                     tally.equal / tally.total if tally.total else float("nan"),
+                                     tuple(tuple(int(v) for v in h) for h in tally.error_bits)))
     return SimResult(config, card, design, workload, acc_float, acc_quant, tuple(outcomes), ledger)
+
+
+def chip_outcome(chip: int, res: EngineResult, ledger: Ledger, accuracy: float = float("nan"),
+                 bit_exact_rate: float = float("nan"), error_bits: tuple = ()) -> ChipOutcome:
+    """A chip instance's results from its engine run and the ledger (energy), plus its accuracy metrics."""
+    return ChipOutcome(
+        chip=chip,
+        accuracy=accuracy,
+        bit_exact_rate=bit_exact_rate,
+        energy_zj=ledger.total_zj(chip=chip),
+        makespan_fs=res.makespan_fs,
+        events=res.events,
+        clipped=res.clipped,
+        error_bits=error_bits,
+        latency_s=res.latency_s,
+        first_latency_s=res.first_latency_s,
+        throughput_inf_per_s=res.throughput_inf_per_s,
+        utilization=res.utilization(),
+        busy_fs=res.busy_fs,
+        static_zj=res.static_zj,
+        reads=res.reads,
+        row_pulses=res.row_pulses,
+        stages=tuple((l.latency_fs, l.period_fs) for l in res.layers),
+        timeline=res.timeline,
+    )
 
 
 def error_bit_histogram(outputs: np.ndarray, reference: np.ndarray) -> tuple[int, ...]:

@@ -3,38 +3,82 @@
 A tile holds a block of one layer's encoded weights (see ``memsim.mapping``) plus a reference column at
 level 0. Reading one row group at input cycle ``t`` for a batch gives, per data column ``j``,
 
-    s_j = Σ_i x_t,i · (G_ij − g_min)/Δg  −  Σ_i x_t,i · (G_ref,i − g_min)/Δg  +  offset_j/I_unit  +  noise_j
+    s_j = Σ_i x_t,i · h_ij  +  o_j  +  noise_j,      h_ij = (G_ij − G_ref,i)/Δg,   o_j = offset_j/I_unit
 
 which is ``(I_j − I_ref)/I_unit`` with ``I = v_unit · Σ_i x_i G_i``, ``v_unit = v_read/(2**d − 1)`` and
-``I_unit = v_unit · Δg`` (the same expression divided through by ``I_unit``; working in level units keeps
-the zero-variation signal an exact integer up to float rounding far below half an ADC step). The ADC turns
-``s_j`` into a code; shift-and-add recombines codes over cycles and column kinds with their significances.
+``I_unit = v_unit · Δg``: the reference column's current is subtracted row by row, so a read is one matrix
+product. The ADC turns ``s_j`` into a code; shift-and-add recombines codes over cycles and column kinds with
+their significances.
+
+**The modelling grid.** ``h`` (the *read levels*) and the sense-amplifier offsets ``o`` are held on a fixed
+grid of ``2**-GRID_BITS`` level steps (``GRID_BITS = 14``: 6·10⁻⁵ of a level step, rounded to once per chip
+instance). That is a documented modelling resolution, far below the programming variation and noise memsim
+models (a percent of a level step and more), and it is what makes the datapath exact in floating point:
+every product ``x·h`` and every partial sum of a column is a multiple of ``2**-GRID_BITS`` (of the ADC step,
+once scaled by a power-of-two ``lsb_levels``) bounded by ``B = (2**d − 1)·max_j Σ_i |h_ij| + max_j |b_j|``
+(``b``: offset, rounding half step and centring below). When ``B < 2**(24 − GRID_BITS)`` every such number is
+exactly representable in float32, so the product is exact *whatever the summation order* — BLAS picks
+kernels by matrix size, yet a chunked and a one-vector run round identically at every ADC bin edge.
+Otherwise the read runs in float64, exact while ``B < 2**(53 − GRID_BITS)`` (any realistic tile; larger ones
+are refused). Both give the same numbers: the dtype is a performance choice, never a modelling one. With no
+variation ``h`` holds the exact integer levels and every code equals the integer partial sum.
+
+**The fused read** (``LayerReader``). All tiles of one row block of a layer see the same drives, so each
+row group is *one* matrix product over all of them, every kept input cycle and every slice: rows are
+``(vector, cycle)``, columns ``(column kind, output)``, and the constant ``b_j = o_j + lsb/2 − c·lsb`` rides
+in the product as one more input row driven at 1. The product is computed in blocks of vectors small
+enough to stay in cache (``BLOCK_BYTES``) and, for wide layers, in panels of ``PANEL_COLUMNS`` columns, so
+every block has the same shape and the cost per conversion does not grow with the layer. Per block the ADC
+and shift-and-add are fused: the ADC input ``z = s/lsb + 1/2 − c`` is held *centred* on ``c = 2**(bits−1)``,
+so one BLAS ``i?amax`` pass proves ``|z| < c``, i.e. that no conversion clips (only otherwise are clipped
+conversions counted, exactly, per cycle and output, and the codes clamped); ``floor`` gives ``code − c``; one
+stacked matrix-vector product with the weights ``keep[t, k] · 2**(d·t) · sig[k]`` (discarded partial sums
+weigh 0) adds the codes up, exact in float32 while ``c · Σ|w| < 2**24`` (float64 otherwise), and the integer
+``c · Σ w`` restores the centring. A non-power-of-two ``lsb_levels`` divides ``z`` in float64, where
+``floor`` of the correctly rounded quotient of two grid values is exact.
 
 Read noise (cycle-to-cycle) is sampled per column, not per cell: a column sums independent Gaussians, so
 its noise is ``N(0, Σ_i (x_i σ_read/Δg)²)`` in level units — exact in distribution (REFERENCE §2). The
-reference column's noise is drawn once per read and shared by every column of that read.
+reference column's noise is drawn once per read and tile and shared by the columns of that tile. The noisy
+signal is rounded once to the read's working precision (float32 keeps 2⁻¹⁴ of a level step or finer on
+signals below 512 level steps), far below the noise itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+from scipy.linalg.blas import idamax, isamax
 
 from devices.card import DeviceCard
 from memsim.encoding import EncodedWeights
 from memsim.ledger import energy_zj
 from memsim.mapping import LayerMapping, TileSpec
 
+GRID_BITS = 14  # read levels and offsets are multiples of 2**-GRID_BITS level steps (module docstring)
+BLOCK_BYTES = 4 << 20  # the ADC input of one block of vectors: cache-sized, so the fused passes stay hot
+PANEL_COLUMNS = 1024  # columns of one block product: wider layers are read in panels of this many columns
+_EXACT_BITS = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}  # significand bits: integers below 2**b exact
+
+
+def to_grid(levels) -> np.ndarray:
+    """Level-unit values rounded to the modelling grid: ``rint(v · 2**GRID_BITS) / 2**GRID_BITS`` (float64)."""
+    scale = float(1 << GRID_BITS)
+    return np.rint(np.asarray(levels, dtype=np.float64) * scale) / scale
+
 
 @dataclass(frozen=True)
 class ProgrammedTile:
     """A tile's cells on one chip instance, in level units (see module docstring).
 
-    ``g_norm``: (rows, used_columns), columns ordered output-major (the K column kinds of one output are
-    adjacent); ``ref_norm``: (rows,); ``offset_lsb``: (used_columns,) sense-amplifier offsets;
-    ``row_energy_zj``: (rows,) cell read energy of one unit drive on each row, ``v_unit² · t_read ·
-    (Σ_j G_ij + G_ref,i)``, or None when the card uses a lumped array-read energy.
+    ``g_norm``: (rows, used_columns) ``(G − g_min)/Δg``, columns ordered output-major (the K column kinds of
+    one output are adjacent); ``ref_norm``: (rows,) the reference column, likewise; ``offset_lsb``:
+    (used_columns,) sense-amplifier offsets ``offset/I_unit``; ``row_energy_zj``: (rows,) cell read energy of
+    one unit drive on each row, ``v_unit² · t_read · (Σ_j G_ij + G_ref,i)``, or None when the card uses a
+    lumped array-read energy. ``read_levels`` and ``offset_levels`` are what a read uses: ``g_norm − ref_norm``
+    and the offsets on the modelling grid.
     """
 
     spec: TileSpec
@@ -43,23 +87,49 @@ class ProgrammedTile:
     offset_lsb: np.ndarray
     row_energy_zj: np.ndarray | None
 
+    @cached_property
+    def read_levels(self) -> np.ndarray:
+        """``h_ij = to_grid(g_norm_ij − ref_norm_i)``, (rows, used_columns) float64."""
+        return to_grid(self.g_norm - self.ref_norm[:, None])
+
+    @cached_property
+    def offset_levels(self) -> np.ndarray:
+        """``o_j = to_grid(offset_lsb_j)``, (used_columns,) float64."""
+        return to_grid(self.offset_lsb)
+
 
 @dataclass(frozen=True)
-class TileRead:
-    """What one tile computed for a batch, and the activity the engine turns into events.
-
-    ``partial``: (N, outputs) int64 shift-and-added sums (without encoding correction, compensation or
-    bias); per ``(row group, cycle)`` arrays of shape (G, T): ``driven_rows`` (rows with a non-zero drive,
-    summed over the batch), ``cell_energy_zj`` (data-dependent V²·G·t energy; zeros for a lumped card),
+class TileActivity:
+    """The activity of one tile for a batch, which the engine turns into events: per ``(row group, cycle)``
+    arrays of shape (G, T): ``driven_rows`` (rows with a non-zero drive, summed over the batch),
+    ``cell_energy_zj`` (data-dependent V²·G·t energy, exact integers; zeros for a lumped card),
     ``conversions`` (columns converted, summed over the batch; 0 for a cycle whose partial sums are all
-    discarded, which is then not read at all), ``clipped`` (conversions that saturated).
-    """
+    discarded, which is then not read at all), ``clipped`` (conversions that saturated)."""
 
-    partial: np.ndarray
     driven_rows: np.ndarray
     cell_energy_zj: np.ndarray
     conversions: np.ndarray
     clipped: np.ndarray
+
+
+@dataclass(frozen=True)
+class TileRead(TileActivity):
+    """One tile's activity and its shift-and-added sums ``partial`` (N, tile outputs) int64 (without encoding
+    correction, compensation or bias)."""
+
+    partial: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class LayerRead:
+    """A read of all tiles of one layer: ``partial`` (N, outputs) int64, the shift-and-added sums of every
+    tile added into its outputs (row blocks summed; without encoding correction, compensation or bias),
+    each tile's ``activity`` in the order of ``LayerMapping.tiles``, and ``nonzero`` (T, rows): the vectors of
+    the batch that drove each layer row at each kept cycle (0 at cycles with nothing kept)."""
+
+    partial: np.ndarray
+    activity: tuple[TileActivity, ...]
+    nonzero: np.ndarray
 
 
 def program_layer(
@@ -94,15 +164,269 @@ def column_signal(
 ) -> np.ndarray:
     """ADC input of every used column, in level units, for drives ``x`` (vectors × rows ``r0:r1``).
 
-    ``s_j = Σ_i x_i·g_norm[i, j] − Σ_i x_i·ref_norm[i] + offset_j + noise_j`` (module docstring). Read noise,
+    ``s_j = Σ_i x_i·h[i, j] + o_j + noise_j`` (module docstring; exact in float64 without noise). Read noise,
     when ``noise_lsb > 0``: per column ``sqrt(Σ_i x_i²)·noise_lsb·(ε_j − ε_ref)`` with one ``ε_ref`` per read.
     """
     x = np.asarray(x, dtype=np.float64)
-    signal = x @ tile.g_norm[r0:r1] - (x @ tile.ref_norm[r0:r1])[:, None] + tile.offset_lsb
+    signal = x @ tile.read_levels[r0:r1] + tile.offset_levels
     if noise_lsb > 0:
         rms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None] * noise_lsb
         signal += rms * (rng.standard_normal(signal.shape) - rng.standard_normal((signal.shape[0], 1)))
     return signal
+
+
+def drive_codes(qx: np.ndarray, input_bits: int, bits_per_cycle: int) -> np.ndarray:
+    """Drive codes in the layout a read takes, (N, T, rows) uint8: ``x_t = (qx >> d·t) & (2**d − 1)``, LSB
+    cycle first (``memsim.encoding.input_slices`` with the vector axis first; DACs have at most 8 bits)."""
+    qx = np.asarray(qx)
+    n, rows = qx.shape
+    cycles = -(-input_bits // bits_per_cycle)
+    mask = (1 << bits_per_cycle) - 1
+    work = qx.astype(np.uint32 if input_bits > 16 else np.uint16 if input_bits > 8 else np.uint8)
+    out = np.empty((n, cycles, rows), dtype=np.uint8)
+    for t in range(cycles):
+        np.bitwise_and(work >> (bits_per_cycle * t), mask, out=out[:, t], casting="unsafe")
+    return out
+
+
+class _RowBlock:
+    """The tiles of one layer row block, read together. Per row group the product over all their columns is
+    cut into panels of outputs (``PANEL_COLUMNS`` columns each), so every block product has the same shape
+    whatever the layer's width: the cost per output stays the same as layers grow."""
+
+    def __init__(self, tiles, card: DeviceCard, weights: np.ndarray, keep_kinds: np.ndarray, active: np.ndarray,
+                 row_origin: int, out_origin: int) -> None:
+        spec0 = tiles[0].spec
+        self.tiles = tiles
+        self.rows = (spec0.row_start - row_origin, spec0.row_stop - row_origin)
+        self.groups = spec0.row_groups
+        self.kinds = k = spec0.kinds
+        self.outs = (spec0.out_start - out_origin, tiles[-1].spec.out_stop - out_origin)
+        outputs = self.outs[1] - self.outs[0]
+        widths = np.array([t.spec.outputs for t in tiles])
+        self.tile_starts = np.concatenate([[0], np.cumsum(widths)[:-1]])  # first output of each tile
+        self.tile_of_output = np.repeat(np.arange(len(tiles)), widths)
+        self.keep = keep_kinds[active]  # (Ta, K)
+        per_panel = max(1, PANEL_COLUMNS // k)
+        self.panels = [(lo, min(lo + per_panel, outputs)) for lo in range(0, outputs, per_panel)]
+        adc = card.adc
+        step = int(adc.lsb_levels)
+        self.center = 1 << (adc.bits - 1)  # codes are held centred: code − c, so |z| < c means "no clipping"
+        pow2 = step & (step - 1) == 0
+        self.divide = None if pow2 else float(step)
+        self.noise_scale = 1.0 / step if pow2 else 1.0  # noise is in level units; a power-of-two step
+        # read works in ADC steps
+        x_max = card.dac.max_code
+        # Kind-major columns (k, output): per tile (rows, outputs·K) output-major -> (rows, K, outputs).
+        self.matrices, self.dtypes = [], []
+        for r0, r1 in self.groups:
+            h = np.concatenate([t.read_levels[r0:r1].reshape(r1 - r0, t.spec.outputs, k) for t in tiles], axis=1)
+            o = np.concatenate([t.offset_levels.reshape(t.spec.outputs, k) for t in tiles], axis=0)
+            h = h.transpose(0, 2, 1)  # (rows, K, outputs)
+            shift = step / 2.0 - self.center * step  # rounding half step, centring (level units, on the grid)
+            b = o.T + shift  # (K, outputs)
+            bound = x_max * float(np.abs(h).sum(axis=0).max(initial=0.0)) + float(np.abs(b).max(initial=0.0))
+            if pow2 and bound < 2.0 ** (_EXACT_BITS[np.dtype(np.float32)] - GRID_BITS):
+                dtype = np.dtype(np.float32)
+            elif bound < 2.0 ** (_EXACT_BITS[np.dtype(np.float64)] - GRID_BITS):
+                dtype = np.dtype(np.float64)
+            else:
+                raise ValueError(f"layer tile read: column sums reach {bound:.3g} level steps; the exact datapath "
+                                 f"allows < 2**{53 - GRID_BITS} (fewer rows per read or bits per cell)")
+            if pow2:  # work in ADC steps: an exact power-of-two scaling of grid values
+                h, b = h / step, b / step
+            # The constant b rides in the product as one more input row, driven at 1: y = [x 1] @ [h; b]
+            # (cheaper than a separate pass over the product: the product is L2-resident only in pieces).
+            inner = r1 - r0 + 1
+            mats = []
+            for lo, hi in self.panels:
+                m = np.zeros((inner, k, hi - lo), dtype=dtype)
+                m[: r1 - r0] = h[:, :, lo:hi]
+                m[r1 - r0] = b[:, lo:hi]
+                mats.append(m.reshape(inner, k * (hi - lo)))
+            self.matrices.append(mats)
+            self.dtypes.append(dtype)
+        # Shift-and-add weights keep[t, k]·2**(d·t)·sig[k] (ADC steps); exact in float32 while c·Σ|w| < 2**24.
+        self.weights = weights
+        worst = self.center * float(np.abs(weights).sum())
+        self.sum_dtypes = [d if worst < 2.0 ** _EXACT_BITS[d] else np.dtype(np.float64) for d in self.dtypes]
+        self.constant = int(self.center * int(weights.sum()))  # Σ w·c: what the centring took away, per output
+
+    def read(self, x_block: np.ndarray, g: int, noise: float, rng, partial: np.ndarray, clipped: np.ndarray,
+             out_lo: int, scratch: dict) -> None:
+        """Convert row group ``g`` for drives ``x_block`` (N, Ta, R) uint8; add the shift-and-added sums (ADC
+        steps, centred) into ``partial[:, out_lo:...]`` and clipped conversions into ``clipped`` (Ta, outputs).
+        ``scratch``: work arrays shared by the row blocks of a layer (they are read one after another)."""
+        dtype, sum_dtype = self.dtypes[g], self.sum_dtypes[g]
+        n, ta, rows = x_block.shape
+        inner = self.matrices[g][0].shape[0]
+        k = self.kinds
+        width = k * max(hi - lo for lo, hi in self.panels)
+        full = max(1, BLOCK_BYTES // (ta * width * dtype.itemsize))  # vectors per block
+        nb = min(n, full)
+        xa = scratch.get(("x", dtype, full, ta, inner))
+        if xa is None:
+            xa = scratch[("x", dtype, full, ta, inner)] = np.zeros((full, ta, inner), dtype=dtype)
+            xa[:, :, inner - 1] = 1  # the always-on row that adds b
+        buf = scratch.get(("y", dtype, full * ta * width))
+        if buf is None:
+            buf = scratch[("y", dtype, full * ta * width)] = np.empty(full * ta * width, dtype=dtype)
+        amax = isamax if dtype == np.float32 else idamax
+        c = self.center
+        w = self.weights.reshape(-1).astype(sum_dtype)
+        panels = list(zip(self.panels, self.matrices[g]))
+        for a in range(0, n, nb):
+            m = min(nb, n - a)
+            np.copyto(xa[:m, :, :rows], x_block[a : a + m], casting="unsafe")
+            x = xa[:m].reshape(m * ta, inner)
+            if noise > 0:
+                xr = x[:, :rows]
+                rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
+                eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
+            for (lo, hi), h in panels:
+                outputs = hi - lo
+                y = buf[: m * ta * k * outputs].reshape(m * ta, k * outputs)
+                np.matmul(x, h, out=y)
+                if noise > 0:
+                    eps = rng.standard_normal((m * ta, k, outputs), dtype=dtype)
+                    eps -= eps_ref[:, None, self.tile_of_output[lo:hi]]
+                    y += rms[:, None] * eps.reshape(y.shape)
+                if self.divide is not None:
+                    y /= self.divide
+                flat = y.reshape(-1)
+                if abs(flat[amax(flat)]) >= c:  # something may clip: count exactly, per cycle and output
+                    self._count_clipped(y.reshape(m, ta, k, outputs), clipped[:, lo:hi])
+                    np.floor(y, out=y)
+                    np.clip(y, -c, c - 1, out=y)
+                else:
+                    np.floor(y, out=y)
+                codes = y if sum_dtype == dtype else y.astype(sum_dtype)
+                sums = np.matmul(w, codes.reshape(m, ta * k, outputs))
+                partial[a : a + m, out_lo + lo : out_lo + hi] += sums.astype(np.int64)
+
+    def _count_clipped(self, z: np.ndarray, clipped: np.ndarray) -> None:
+        """``z`` (m, Ta, K, outputs) centred ADC inputs: count ``floor(z) ∉ [−c, c)`` on kept columns into
+        ``clipped`` (Ta, outputs)."""
+        c = self.center
+        for i in range(z.shape[1]):
+            zt = z[:, i][:, self.keep[i]]
+            if zt.size:
+                clipped[i] += ((zt < -c) | (zt >= c)).sum(axis=(0, 1))
+
+
+class LayerReader:
+    """The bit-true read of one layer's tiles on one chip instance (module docstring, "The fused read").
+
+    ``tiles``: the layer's programmed tiles in mapping order (tiles of a row block adjacent, by output);
+    ``significance`` (K,) int64 column-kind significances of the encoding; ``keep_kinds`` bool (T, K), the
+    column kinds converted at each cycle (discarded ones are neither converted nor added). ``row_origin`` and
+    ``out_origin`` place the drives' rows and the partial sums' outputs (0 for a whole layer). Preparing
+    the reader (read levels on the grid, one matrix per row group and row block, dtypes) is done once; the
+    engine keeps one per layer and chip.
+    """
+
+    def __init__(self, tiles, card: DeviceCard, significance: np.ndarray, keep_kinds: np.ndarray,
+                 row_origin: int = 0, out_origin: int = 0) -> None:
+        self.tiles = tuple(tiles)
+        self.card = card
+        keep = np.asarray(keep_kinds, dtype=bool)
+        self.cycles = keep.shape[0]
+        self.active = np.flatnonzero(keep.any(axis=1))
+        d = card.dac.bits
+        cycle_w = np.int64(1) << (self.active.astype(np.int64) * d)
+        weights = keep[self.active] * cycle_w[:, None] * np.asarray(significance, dtype=np.int64)[None, :]
+        self.step = int(card.adc.lsb_levels)
+        self.noise = card.cell.read_noise_sigma_s / card.cell.delta_g_s
+        self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
+        self.outputs = max((t.spec.out_stop for t in self.tiles), default=out_origin) - out_origin
+        self.row_origin = row_origin
+        self.scratch: dict = {}  # the fused read's work blocks, reused from chunk to chunk
+        self.blocks = []
+        by_rows: dict = {}
+        for i, t in enumerate(self.tiles):
+            by_rows.setdefault((t.spec.row_start, t.spec.row_stop), []).append(i)
+        self.block_tiles = list(by_rows.values())
+        if len(self.active):
+            for idx in self.block_tiles:
+                self.blocks.append(_RowBlock([self.tiles[i] for i in idx], card, weights, keep, self.active,
+                                             row_origin, out_origin))
+
+    def read(self, drives: np.ndarray, rng: np.random.Generator, add_outputs: np.ndarray | None = None,
+             add_vectors: np.ndarray | None = None) -> LayerRead:
+        """Read a batch: ``drives`` (N, T, rows) uint8 drive codes (``drive_codes``).
+
+        ``add_outputs`` (outputs,) and ``add_vectors`` (N, 1), int64, are added to the partial sums as they are
+        laid down (the digital stage's bias and input-sum correction, without a pass of their own).
+        Random draws (read noise only), in order: row blocks, row groups, blocks of vectors; per block the
+        cells' noise (vector·cycle × kind·output) then the reference columns' (vector·cycle × tiles).
+        Cycles with nothing kept are skipped: no drive, no read, no random draws.
+        """
+        n, t_cycles, rows = drives.shape
+        active = self.active
+        flat = drives.reshape(n, t_cycles * rows)
+        binary = self.card.dac.bits == 1
+        nonzero = np.zeros((t_cycles, rows), dtype=np.int64)
+        if len(active):
+            counted = (flat if binary else flat != 0).sum(axis=0, dtype=np.int32).reshape(t_cycles, rows)
+            nonzero[active] = counted[active]
+        drive_sq = None
+        if any(t.row_energy_zj is not None for t in self.tiles):  # Σ_n x² per cycle and row, exact
+            drive_sq = nonzero if binary else (flat.astype(np.int64) ** 2).sum(axis=0).reshape(t_cycles, rows)
+        base = np.zeros(self.outputs, dtype=np.int64)  # what the centring of the codes took away
+        for block in self.blocks:
+            base[block.outs[0] : block.outs[1]] += block.constant * len(block.groups)
+        partial = np.empty((n, self.outputs), dtype=np.int64)
+        late = self.step != 1  # additions come after the scaling by the ADC step
+        if add_outputs is not None and not late:
+            base = base + add_outputs
+        if add_vectors is not None and not late:
+            np.add(add_vectors, base, out=partial)
+        else:
+            partial[:] = base
+        activity: list = [None] * len(self.tiles)
+        blocks = self.blocks or [None] * len(self.block_tiles)
+        for idx, block in zip(self.block_tiles, blocks):
+            spec0 = self.tiles[idx[0]].spec
+            groups = spec0.row_groups
+            r_lo = spec0.row_start - self.row_origin
+            shape = (len(groups), t_cycles)
+            driven = np.zeros(shape, dtype=np.int64)
+            clipped = np.zeros((len(groups), len(active), spec0.outputs if block is None else
+                                block.outs[1] - block.outs[0]), dtype=np.int64)
+            energy = [np.zeros(shape, dtype=object) for _ in idx]
+            for g, (r0, r1) in enumerate(groups):
+                driven[g] = nonzero[:, r_lo + r0 : r_lo + r1].sum(axis=1)
+                if drive_sq is not None:
+                    sq = drive_sq[active, r_lo + r0 : r_lo + r1].astype(object)
+                    for e, i in zip(energy, idx):
+                        if self.tiles[i].row_energy_zj is not None:
+                            e[g, active] = sq @ self.tiles[i].row_energy_zj[r0:r1]
+            if block is not None:
+                if len(active) == t_cycles:
+                    x_all = drives[:, :, r_lo : r_lo + spec0.rows]
+                else:
+                    x_all = drives[:, active, r_lo : r_lo + spec0.rows]
+                for g, (r0, r1) in enumerate(groups):
+                    x = x_all[:, :, r0:r1] if len(groups) > 1 else x_all
+                    block.read(x, g, self.noise, rng, partial, clipped[g], block.outs[0], self.scratch)
+                per_tile = np.add.reduceat(clipped, block.tile_starts, axis=2)  # (G, Ta, tiles)
+            conversions: dict = {}  # tiles of one width share their (read-only) arrays
+            no_clip = np.zeros(shape, dtype=np.int64)
+            for j, i in enumerate(idx):
+                outputs = self.tiles[i].spec.outputs
+                if outputs not in conversions:
+                    conversions[outputs] = np.broadcast_to(n * self.kept_columns * outputs, shape)
+                clip = no_clip
+                if block is not None and per_tile[:, :, j].any():
+                    clip = np.zeros(shape, dtype=np.int64)
+                    clip[:, active] = per_tile[:, :, j]
+                activity[i] = TileActivity(driven, energy[j], conversions[outputs], clip)
+        if late:
+            partial *= self.step
+            for extra in (add_outputs, add_vectors):
+                if extra is not None:
+                    partial += extra
+        return LayerRead(partial, tuple(activity), nonzero)
 
 
 def read_tile(
@@ -113,41 +437,18 @@ def read_tile(
     keep_kinds: np.ndarray,
     rng: np.random.Generator,
 ) -> TileRead:
-    """Bit-true read of one tile for a batch.
+    """Bit-true read of one tile for a batch (the fused read of ``LayerReader`` on a single tile).
 
-    ``drives``: (T, N, tile rows) int64 drive codes per input cycle (LSB cycle first). ``significance``:
+    ``drives``: (T, N, tile rows) integer drive codes per input cycle (LSB cycle first). ``significance``:
     (K,) int64 column-kind significances of the encoding; ``keep_kinds``: bool (T, K), the column kinds
     converted at each cycle (discarded ones are neither converted nor added). Returns the shift-and-added
     partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · lsb_levels · code`` and the activity per
     (row group, cycle). Cycles with nothing kept are skipped: no drive, no read, no random draws.
     """
     spec = tile.spec
-    adc = card.adc
-    step = int(adc.lsb_levels)
-    d = card.dac.bits
-    t_cycles, n = drives.shape[0], drives.shape[1]
-    noise_lsb = card.cell.read_noise_sigma_s / card.cell.delta_g_s
-    groups = spec.row_groups
-    shape = (len(groups), t_cycles)
-    driven = np.zeros(shape, dtype=np.int64)
-    clipped = np.zeros(shape, dtype=np.int64)
-    conversions = np.zeros(shape, dtype=np.int64)
-    cell_e = np.zeros(shape, dtype=object)
-    col_sig = significance * step
-    cycle_sig = np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)
-    active = np.flatnonzero(keep_kinds.any(axis=1))
-    partial = np.zeros((n, spec.outputs), dtype=np.int64)
-    for g, (r0, r1) in enumerate(groups):
-        x_int = drives[active, :, r0:r1]
-        x = x_int.reshape(len(active) * n, r1 - r0)
-        signal = column_signal(tile, x, r0, r1, noise_lsb, rng).reshape(len(active), n, spec.outputs, spec.kinds)
-        for i, t in enumerate(active):
-            kinds = np.flatnonzero(keep_kinds[t])
-            codes, clipped[g, t] = adc.quantize(signal[i][:, :, kinds])
-            partial += cycle_sig[t] * (codes @ col_sig[kinds])
-            conversions[g, t] = codes.size
-        driven[g, active] = np.count_nonzero(x_int, axis=(1, 2))
-        if tile.row_energy_zj is not None:
-            drive_sq = (x_int * x_int).sum(axis=1).astype(object)
-            cell_e[g, active] = drive_sq @ tile.row_energy_zj[r0:r1]
-    return TileRead(partial, driven, cell_e, conversions, clipped)
+    reader = LayerReader((tile,), card, significance, keep_kinds, row_origin=spec.row_start,
+                         out_origin=spec.out_start)
+    codes = np.ascontiguousarray(np.asarray(drives).transpose(1, 0, 2)).astype(np.uint8)
+    res = reader.read(codes, rng)
+    a = res.activity[0]
+    return TileRead(a.driven_rows, a.cell_energy_zj, a.conversions, a.clipped, res.partial)

@@ -5,7 +5,7 @@ inputs, bit-serial; offset encoding on the ISAAC card's 128×128 crossbars with 
 proportional variation) through ``memsim.engine.Engine`` and prints, per case, the vectors, the chunk size,
 the tiles, the SimPy events, the wall time and the events per second. The cases vary one thing at a time to
 show what the event count follows: the chunk count and the tiles × steps, not the vectors inside a chunk
-nor the columns converted. The wall time includes the bit-true datapath (``read_tile``), which dominates it,
+nor the columns converted. The wall time includes the bit-true datapath (``memsim.tile.LayerReader``),
 so events per second here is the whole simulator's pace, not SimPy's alone.
 
     python tools/bench_engine.py                 # default cases

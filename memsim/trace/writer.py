@@ -21,10 +21,14 @@ from memsim.files import check_writable
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
 SCHEMA_VERSION = 3  # bump together with traces/README.md and the golden file traces/reference.h5
-_BLOCK = 65536
+_BLOCK = 65536  # ledger rows buffered in memory before they are appended to the event table
+_CHUNK_ROWS = 4096  # rows per compressed HDF5 chunk: small runs do not compress a mostly empty 2.5 MB chunk
+_GZIP_LEVEL = 1  # fast deflate: the event table compresses well at any level, and writing keeps pace with the run
 
 COMPONENT_ENUM = h5py.enum_dtype({name: i for i, name in enumerate(COMPONENTS)}, basetype="u1")
 ACTION_ENUM = h5py.enum_dtype({name: i for i, name in enumerate(ACTIONS)}, basetype="u1")
+_COMPONENT_CODE = {name: i for i, name in enumerate(COMPONENTS)}
+_ACTION_CODE = {name: i for i, name in enumerate(ACTIONS)}
 EVENT_DTYPE = np.dtype(
     [
         ("t_s", "<f8"),
@@ -78,7 +82,7 @@ def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], compress: b
     data = np.empty(n, dtype=dtype)
     for k, v in columns.items():
         data[k] = v
-    extra = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress and n else {}
+    extra = {"compression": "gzip", "compression_opts": _GZIP_LEVEL, "shuffle": True} if compress and n else {}
     ds = h5.create_dataset(name, data=data, **extra)
     ds.attrs["units"] = json.dumps(units)
 
@@ -91,8 +95,8 @@ class TraceWriter:
         self.tmp = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}")
         self.h5 = h5py.File(self.tmp, "w")
         self.events = self.h5.create_dataset(
-            "events", shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE, chunks=(_BLOCK,), compression="gzip",
-            compression_opts=4, shuffle=True,
+            "events", shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE, chunks=(_CHUNK_ROWS,), compression="gzip",
+            compression_opts=_GZIP_LEVEL, shuffle=True,
         )
         self.events.attrs["units"] = json.dumps(EVENT_UNITS)
         self._pending: list[LedgerRow] = []
@@ -107,15 +111,16 @@ class TraceWriter:
         rows = self._pending
         if not rows:
             return
+        t_fs, chip, layer, tile, component, action, count, energy_zj = zip(*rows)
         block = np.empty(len(rows), dtype=EVENT_DTYPE)
-        block["t_s"] = [r.t_fs / FS_PER_S for r in rows]
-        block["chip"] = [r.chip for r in rows]
-        block["layer"] = [r.layer for r in rows]
-        block["tile"] = [r.tile for r in rows]
-        block["component"] = [COMPONENTS.index(r.component) for r in rows]
-        block["action"] = [ACTIONS.index(r.action) for r in rows]
-        block["count"] = [r.count for r in rows]
-        block["energy_j"] = [r.energy_zj / ZJ_PER_J for r in rows]
+        block["t_s"] = np.array(t_fs, dtype=np.float64) / FS_PER_S
+        block["chip"] = chip
+        block["layer"] = layer
+        block["tile"] = tile
+        block["component"] = [_COMPONENT_CODE[c] for c in component]
+        block["action"] = [_ACTION_CODE[a] for a in action]
+        block["count"] = count
+        block["energy_j"] = np.array(energy_zj, dtype=np.float64) / ZJ_PER_J
         n = self.events.shape[0]
         self.events.resize((n + len(rows),))
         self.events[n:] = block
@@ -153,9 +158,7 @@ class TraceWriter:
         h5.attrs["summary"] = json.dumps(summary, sort_keys=True)
 
         counts = result.ledger.counts()
-        energy: dict[tuple[str, str], int] = {}
-        for r in result.ledger.rows:
-            energy[(r.component, r.action)] = energy.get((r.component, r.action), 0) + r.energy_zj
+        energy = result.ledger.by_action()
         keys = sorted(counts)
         _table(h5, "counters", {
             "component": np.array([k[0] for k in keys], dtype=object),

@@ -1,10 +1,16 @@
 """The first invariant: with no variation and an ADC that covers the partial sums, the simulated datapath
 equals integer arithmetic bit for bit, through truncation (REFERENCE §1, DESIGN "The bit-true datapath").
-With partial sums discarded, it equals the integer sum of the kept partial sums plus the compensation."""
+With partial sums discarded, it equals the integer sum of the kept partial sums plus the compensation.
+The fused read is held to it in every configuration it can take: float32 or float64 products, blocks of one
+vector or many, one or many column panels."""
+
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from memsim import tile
 
 from memsim.chip import Discard, design_chip, program_chip
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
@@ -49,10 +55,13 @@ def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):
     columns_per_adc=st.integers(1, 16),
     batch=st.integers(1, 7),
     discard_fraction=st.sampled_from([0.0, 0.0, 0.3, 0.7]),
+    block_bytes=st.sampled_from([tile.BLOCK_BYTES, 1, 3000]),
+    panel_columns=st.sampled_from([tile.PANEL_COLUMNS, 1, 5]),
+    float64=st.booleans(),
 )
 def test_zero_variation_datapath_equals_integer_reference(
     card_factory, seed, n_layers, input_bits, weight_bits, cell_bits, dac_bits, encoding, xbar_rows,
-    rows_per_read_frac, xbar_cols, columns_per_adc, batch, discard_fraction,
+    rows_per_read_frac, xbar_cols, columns_per_adc, batch, discard_fraction, block_bytes, panel_columns, float64,
 ):
     rng = np.random.default_rng(seed)
     sizes = [int(rng.integers(1, 60))] + [int(rng.integers(1, 12)) for _ in range(n_layers)]
@@ -72,9 +81,13 @@ def test_zero_variation_datapath_equals_integer_reference(
         for layer in full.layers
     )
     design = design_chip(card, qnet, encoding, rows_per_read, discards=discards)
-    chip = program_chip(design, np.random.default_rng(0))
     qx = rng.integers(0, 1 << input_bits, size=(9, sizes[0]))
-    result = Engine(chip, Ledger(), 0, np.random.default_rng(1)).run(qx, batch)
+    exact_bits = {**tile._EXACT_BITS, np.dtype(np.float32): 0} if float64 else tile._EXACT_BITS
+    with mock.patch.multiple(tile, BLOCK_BYTES=block_bytes, PANEL_COLUMNS=panel_columns, _EXACT_BITS=exact_bits):
+        chip = program_chip(design, np.random.default_rng(0))
+        result = Engine(chip, Ledger(), 0, np.random.default_rng(1)).run(qx, batch)
+        if float64:
+            assert all(d == np.float64 for r in chip.readers for b in r.blocks for d in b.dtypes)
     reference = design.reference(qx)
     if discard_fraction == 0:
         for got, want in zip(reference, qnet.reference(qx)):

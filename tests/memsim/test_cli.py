@@ -92,6 +92,7 @@ def bad_inputs(tmp_path):
                                "quantization.bits"),
         "negative age": (["--age", "-5"], "timing.age_s = -5.0 is out of range"),
         "empty buffer": (["--buffer", "0"], "timing.buffer_vectors = 0 is out of range"),
+        "zero memory budget": (["--memory-budget", "0"], "memory_budget_mb = 0 is out of range"),
     }
 
 
@@ -104,7 +105,8 @@ def _write(path, text):
     "case",
     ["unknown card", "negative sigma", "zero ADC bits", "weight bits the slices cannot hold",
      "trace in a missing directory", "malformed TOML", "network shapes that do not chain",
-     "network that does not fit the data", "unknown config key", "negative age", "empty buffer"],
+     "network that does not fit the data", "unknown config key", "negative age", "empty buffer",
+     "zero memory budget"],
 )
 def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, capsys, monkeypatch):
     args, fragment = bad_inputs[case]

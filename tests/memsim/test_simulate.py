@@ -4,9 +4,12 @@ import h5py
 import numpy as np
 import pytest
 
+from memsim import metrics
+from memsim.chip import program_chip
 from memsim.config import SimConfig
+from memsim.engine import Engine, chunk_vectors
 from memsim.ledger import Ledger
-from memsim.simulate import simulate
+from memsim.simulate import error_bit_histogram, prepare, simulate
 from memsim.trace import TraceWriter
 
 
@@ -84,3 +87,52 @@ def test_quantization_formats_follow_calibration():
     for prev, nxt in zip(layers, layers[1:]):
         assert prev.qlayer.out_format == nxt.qlayer.in_format
     assert result.accuracy_quantized == pytest.approx(result.accuracy_float, abs=0.02)
+
+
+def test_metrics_reduced_chunk_by_chunk_equal_those_of_all_outputs_at_once():
+    """simulate() keeps no layer output: accuracy, bit-exact rate, error-bit histograms and clipping are reduced
+    per chunk. They equal the figures computed from every output of the same chips at once."""
+    cfg = SimConfig(data="digits", split="calibration", trace="", chips=2, batch=50).with_card_override(
+        "cell", {"variation": {"model": "proportional", "sigma_rel": 0.2}})
+    result = simulate(cfg)
+    _, workload, design = prepare(cfg)
+    x, y = workload.data.x, workload.data.y
+    qx = design.qnet.quantize_input(x)
+    reference = design.reference(qx)
+    rng = np.random.default_rng(cfg.seed)
+    for chip in result.chips:
+        res = Engine(program_chip(design, rng), Ledger(), chip.chip, rng).run(qx, len(qx))
+        assert chip.accuracy == metrics.accuracy(res.layer_outputs[-1], y)
+        assert chip.bit_exact_rate == metrics.bit_exact_rate(res.layer_outputs, reference) < 1
+        assert chip.error_bits == tuple(error_bit_histogram(o, r) for o, r in zip(res.layer_outputs, reference))
+        assert chip.clipped == res.clipped
+    assert result.accuracy_float == metrics.accuracy(workload.network.forward_float(x), y)
+    assert result.accuracy_quantized == metrics.accuracy(reference[-1], y)
+
+
+def test_memory_budget_sizes_the_chunks_and_changes_no_result():
+    cfg = SimConfig(data="digits", split="calibration", trace="")
+    _, workload, design = prepare(cfg)
+    n = len(workload.data.x)
+    sizes = [chunk_vectors(design, mb << 20) for mb in range(1, 257)]
+    assert sizes == sorted(sizes) and sizes[0] == 1 and sizes[-1] >= n
+    budget = next(mb for mb, size in enumerate(sizes, start=1) if 1 < size < n / 2)  # a few chunks
+    small, large = simulate(cfg.with_overrides(memory_budget_mb=budget)), simulate(cfg)
+    s1, s2 = small.summary(), large.summary()
+    assert s1["events"] > s2["events"]  # more chunks
+    s1.pop("events"), s2.pop("events")
+    assert s1 == s2
+
+
+def test_a_long_run_keeps_no_outputs():
+    """The engine hands each chunk's outputs to the caller and keeps none when told so (bounded memory)."""
+    cfg = SimConfig(data="digits", split="calibration", trace="")
+    _, workload, design = prepare(cfg)
+    qx = design.qnet.quantize_input(workload.data.x)
+    seen = []
+    engine = Engine(program_chip(design, np.random.default_rng(0)), Ledger(), 0, np.random.default_rng(1),
+                    on_outputs=lambda start, inputs, outputs: seen.append((start, len(inputs), outputs[-1].shape)),
+                    keep_outputs=False)
+    res = engine.run(qx, 100)
+    assert res.layer_outputs == ()
+    assert seen == [(0, 100, (100, 10)), (100, 100, (100, 10)), (200, 100, (100, 10)), (300, 60, (60, 10))]

@@ -1,0 +1,270 @@
+"""Speed of the full simulation against the matrix-multiply limit (REFERENCE §6, W2). A benchmark, not a test.
+
+Workload W2: 256×256 weights (standard normal, seed 0) quantized to 8 bits; 1000 input vectors (8-bit values
+k/256, seed 1) quantized to 8 bits; 1-bit bit-serial inputs; offset encoding on the ISAAC card's 128×128
+crossbars with its 8-bit ADC; 10 % proportional programming variation; cells of 1 bit (8 slices) and of 2
+bits (4 slices). Per cell size it prints:
+
+- ``macs_per_s``: simulated multiply-accumulates (256·256·1000) per second of the *full simulation* of the
+  1000 vectors on a programmed chip instance: ``Engine.run`` with the fused bit-true datapath, the pipeline
+  schedule, one SimPy event per action per tile step per chunk and every row posted to the ledger;
+  ``macs_per_s_trace``: the same with an HDF5 trace streamed from the ledger and finished on disk. Setting up
+  (quantizing the network, drawing the chip instance) and the accuracy bookkeeping are not in it; they are
+  in ``simulate_s``, the wall time of the whole ``memsim.simulate.simulate`` call (one chip, no trace).
+- ``gemm_limit_macs_per_s``: the same MACs over the time numpy needs for the float32 matrix products of the
+  same partial sums, one ``(T·N × R)·(R × S·C)`` product per row group, into a preallocated output.
+- ``ratio_to_limit`` / ``ratio_to_limit_trace``: simulation speed over the GEMM limit (best times);
+  ``median_paired_ratio`` (``_trace``): the median over repetitions of GEMM time / simulation time, each pair
+  measured back to back (a second, more conservative estimate).
+- ``events``: SimPy events of the run; ``peak_rss_mb``: peak resident memory of a fresh process that runs
+  the whole ``simulate`` call on the workload (``resource.getrusage``).
+
+Timing on a shared, noisy machine: each timing round runs in a fresh process and measures the GEMM and the
+simulation (trace off and on) in turn, ``--repeat`` times; ``--rounds`` rounds per cell size alternate
+between the cell sizes, and the best time of each measurement over all of them is kept (the least disturbed
+run of each). Then: scaling ratios of the full simulation (10× the vectors, 2× the layer's outputs; linear is
+10 and 2), the peak memory and time of a 100,000-vector W2 run in a fresh process, and the wall time of
+``memsim simulate`` on the digits defaults (a fresh command, and the library call after a warm-up).
+
+    python tools/bench.py            # table
+    python tools/bench.py --json     # one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from memsim.chip import program_chip
+from memsim.config import SimConfig
+from memsim.datasets import Dataset
+from memsim.engine import Engine, chunk_vectors
+from memsim.ledger import Ledger
+from memsim.network import DenseLayer, Network
+from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
+from memsim.tile import drive_codes
+from memsim.trace import TraceWriter
+
+
+def w2(cell_bits: int, vectors: int = 1000, rows: int = 256, outputs: int = 256) -> tuple[SimConfig, Workload]:
+    """The W2 workload (module docstring) with ``cell_bits``-bit cells, as a config and a workload."""
+    weight = np.random.default_rng(0).standard_normal((rows, outputs))
+    network = Network("w2", (DenseLayer(weight, np.zeros(outputs), "none"),))
+    x = np.empty((vectors, rows))
+    rng = np.random.default_rng(1)
+    for lo in range(0, vectors, 10_000):  # in slices: no full-size integer temporary
+        hi = min(vectors, lo + 10_000)
+        x[lo:hi] = rng.integers(0, 256, (hi - lo, rows)) / 256.0
+    y = np.random.default_rng(2).integers(0, outputs, vectors)
+    data = Dataset("w2", x, y)
+    del x
+    calibration = Dataset("w2-calibration", data.x[:1000], data.y[:1000])
+    config = SimConfig(trace="", chips=1, seed=0, input_bits=8, weight_bits=8, output_bits=8, encoding="offset",
+                       card_overrides={"cell": {"bits_per_cell": cell_bits,
+                                                "variation": {"model": "proportional", "sigma_rel": 0.1}}})
+    return config, Workload(network, data, calibration)
+
+
+class Case:
+    """A prepared W2 run: the design, one programmed chip instance, the quantized inputs, the GEMM operands."""
+
+    def __init__(self, cell_bits: int, vectors: int = 1000, outputs: int = 256) -> None:
+        self.config, self.workload = w2(cell_bits, vectors, outputs=outputs)
+        self.card, _, self.design = prepare(self.config, workload=self.workload)
+        self.chip = program_chip(self.design, np.random.default_rng(self.config.seed))
+        self.chip.readers  # noqa: B018  (prepared once per chip instance, like the cells)
+        self.qx = self.design.qnet.quantize_input(self.workload.data.x)
+        self.chunk = chunk_vectors(self.design, self.config.memory_budget_mb << 20)
+        layer = self.design.layers[0]
+        self.macs = vectors * layer.qlayer.rows * layer.qlayer.outputs
+        # The GEMM limit's operands: per row group, all cycles' drives (T·N × R) and the S·C columns of
+        # every slice of every output (the chip's own read matrices; the values do not change the speed).
+        drives = drive_codes(self.qx, layer.qlayer.in_format.bits, self.card.dac.bits)
+        self.gemm_operands = []
+        for block in self.chip.readers[0].blocks:
+            r_lo, r_hi = block.rows
+            for (r0, r1), panels in zip(block.groups, block.matrices):
+                x = drives[:, :, r_lo + r0 : r_lo + r1].transpose(1, 0, 2).reshape(-1, r1 - r0)
+                h = np.concatenate([p[: r1 - r0] for p in panels], axis=1)  # (R × S·C): all slices and outputs
+                self.gemm_operands.append((x.astype(np.float32), h.astype(np.float32)))
+        self.gemm_out = np.empty((max(x.shape[0] for x, _ in self.gemm_operands),
+                                  max(h.shape[1] for _, h in self.gemm_operands)), dtype=np.float32)
+
+    def gemm(self) -> float:
+        t0 = time.perf_counter()
+        for x, h in self.gemm_operands:
+            np.matmul(x, h, out=self.gemm_out[: x.shape[0], : h.shape[1]])
+        return time.perf_counter() - t0
+
+    def run(self, trace_path: str | None = None) -> tuple[float, int]:
+        """Time the full simulation of the inputs on the chip (with a finished trace when ``trace_path``)."""
+        t0 = time.perf_counter()
+        ledger = Ledger()
+        writer = TraceWriter(trace_path, ledger) if trace_path else None
+        engine = Engine(self.chip, ledger, 0, np.random.default_rng(1), keep_outputs=False)
+        res = engine.run(self.qx, self.chunk)
+        if writer is not None:
+            outcome = chip_outcome(0, res, ledger)
+            writer.finish(SimResult(self.config.with_overrides(trace=trace_path), self.card, self.design,
+                                    self.workload, float("nan"), float("nan"), (outcome,), ledger))
+        return time.perf_counter() - t0, res.events
+
+
+def time_case(cell_bits: int, repeat: int) -> dict:
+    """One timing round (run in a fresh process): GEMM, simulation and simulation with trace, in turn."""
+    case = Case(cell_bits)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "w2.h5")
+        case.run(), case.run(trace), case.gemm()  # warm-up: page in code, buffers and BLAS threads
+        t_gemm, t_off, t_on, events = [], [], [], 0
+        for _ in range(repeat):
+            t_gemm.append(case.gemm())
+            t, events = case.run()
+            t_off.append(t)
+            t_on.append(case.run(trace)[0])
+    t0 = time.perf_counter()
+    simulate(case.config, workload=case.workload)
+    return {"gemm": t_gemm, "sim": t_off, "sim_trace": t_on, "events": events, "macs": case.macs,
+            "simulate_s": time.perf_counter() - t0, "chunk_vectors": case.chunk, "tiles": case.design.tiles}
+
+
+def summarize(cell_bits: int, rounds: list[dict]) -> dict:
+    """Best-of times over all rounds (each GEMM was timed next to a simulation in the same process), and the
+    median of the per-pair ratios as a second, more conservative estimate."""
+    g = np.concatenate([r["gemm"] for r in rounds])
+    s = np.concatenate([r["sim"] for r in rounds])
+    st = np.concatenate([r["sim_trace"] for r in rounds])
+    macs = rounds[0]["macs"]
+    return {
+        "name": f"W2 {cell_bits}-bit cells", "cell_bits": cell_bits, "macs": macs,
+        "macs_per_s": macs / s.min(), "gemm_limit_macs_per_s": macs / g.min(), "ratio_to_limit": g.min() / s.min(),
+        "macs_per_s_trace": macs / st.min(), "ratio_to_limit_trace": g.min() / st.min(),
+        "median_paired_ratio": float(np.median(g / s)), "median_paired_ratio_trace": float(np.median(g / st)),
+        "sim_s": float(s.min()), "sim_trace_s": float(st.min()), "gemm_s": float(g.min()),
+        "median_sim_s": float(np.median(s)), "median_gemm_s": float(np.median(g)),
+        "simulate_s": min(r["simulate_s"] for r in rounds), "events": rounds[0]["events"],
+        "chunk_vectors": rounds[0]["chunk_vectors"], "tiles": rounds[0]["tiles"],
+        "timed_runs": len(s), "processes": len(rounds),
+    }
+
+
+def scaling_times(repeat: int) -> dict:
+    """One scaling round (run in a fresh process): the full simulation of W2 (2-bit cells), of 10× its vectors
+    and of its layer with twice the outputs, timed in turn ``repeat`` times."""
+    cases = {"base": Case(2, 1000), "vectors_10x": Case(2, 10_000), "layer_2x": Case(2, 1000, outputs=512)}
+    for c in cases.values():
+        c.run()
+    times: dict = {k: [] for k in cases}
+    for _ in range(repeat):
+        for k, c in cases.items():
+            times[k].append(c.run()[0])
+    return times
+
+
+def scaling(rounds: list[dict]) -> dict:
+    """Time ratios from the best time of each case over all rounds (linear: 10 and 2)."""
+    best = {k: min(t for r in rounds for t in r[k]) for k in rounds[0]}
+    return {"vectors_10x": best["vectors_10x"] / best["base"], "layer_2x": best["layer_2x"] / best["base"],
+            "linear_vectors_10x": 10.0, "linear_layer_2x": 2.0}
+
+
+def worker(cell_bits: int, vectors: int) -> None:
+    """In a fresh process: the whole ``simulate`` call on W2; print its time and this process's peak RSS."""
+    config, workload = w2(cell_bits, vectors)
+    t0 = time.perf_counter()
+    result = simulate(config, workload=workload)
+    wall = time.perf_counter() - t0
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"vectors": vectors, "simulate_s": wall, "peak_rss_mb": peak_kb / 1024,
+                      "events": result.summary()["events"]}))
+
+
+def in_fresh_process(*args: str) -> dict:
+    """Run this script with ``args`` in a fresh Python process and read the JSON it prints last."""
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def digits_cli(tmp: str, repeat: int) -> dict:
+    """Wall time of ``memsim simulate`` with its defaults (trace written into a temporary directory)."""
+    exe = Path(sys.executable).with_name("memsim")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "memsim.cli"]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd + ["simulate", "-o", os.path.join(tmp, "digits.h5")], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    simulate(SimConfig(trace=""))  # warm-up: load the data set and network once
+    calls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        simulate(SimConfig(trace=""))
+        calls.append(time.perf_counter() - t0)
+    return {"command": "memsim simulate", "wall_s": min(times), "simulate_call_s": min(calls)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeat", type=int, default=10,
+                        help="timed repetitions per measurement and round (default 10)")
+    parser.add_argument("--large", type=int, default=100_000, help="vectors of the peak-memory run (default 100000)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="timing rounds per cell size, each in a fresh process (default 4)")
+    parser.add_argument("--worker", nargs=2, type=int, metavar=("CELL_BITS", "VECTORS"), help=argparse.SUPPRESS)
+    parser.add_argument("--time", nargs=2, type=int, metavar=("CELL_BITS", "REPEAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker)
+        return
+    if args.time:
+        print(json.dumps(time_case(*args.time)))
+        return
+    if args.scale:
+        print(json.dumps(scaling_times(args.scale)))
+        return
+    rounds: dict[int, list] = {1: [], 2: []}
+    for _ in range(args.rounds):  # alternate the cell sizes, so both see the machine in the same states
+        for bits in rounds:
+            rounds[bits].append(in_fresh_process("--time", str(bits), str(args.repeat)))
+    workloads = []
+    for bits, timed in rounds.items():
+        row = summarize(bits, timed)
+        row["peak_rss_mb"] = in_fresh_process("--worker", str(bits), "1000")["peak_rss_mb"]
+        workloads.append(row)
+    large = in_fresh_process("--worker", "2", str(args.large))
+    large["name"] = f"W2 2-bit cells, {args.large} vectors"
+    scale = scaling([in_fresh_process("--scale", str(args.repeat)) for _ in range(2)])
+    with tempfile.TemporaryDirectory() as tmp:
+        digits = digits_cli(tmp, 3)
+    report = {"workloads": workloads, "large_run": large, "scaling": scale, "digits_simulate": digits,
+              "repeat": args.repeat, "rounds": args.rounds, "cpus": os.cpu_count()}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{'workload':<18} {'MAC/s':>9} {'GEMM MAC/s':>10} {'ratio':>6} {'(median)':>8} {'MAC/s tr':>9} "
+          f"{'ratio tr':>8} {'(median)':>8} {'events':>7} {'peak MB':>8} {'simulate s':>10}")
+    for w in workloads:
+        print(f"{w['name']:<18} {w['macs_per_s']:>9.3g} {w['gemm_limit_macs_per_s']:>10.3g} "
+              f"{w['ratio_to_limit']:>6.2f} {w['median_paired_ratio']:>8.2f} {w['macs_per_s_trace']:>9.3g} "
+              f"{w['ratio_to_limit_trace']:>8.2f} {w['median_paired_ratio_trace']:>8.2f} {w['events']:>7} "
+              f"{w['peak_rss_mb']:>8.0f} {w['simulate_s']:>10.3f}")
+    print(f"{large['name']}: peak {large['peak_rss_mb']:.0f} MB, simulate {large['simulate_s']:.2f} s")
+    print(f"scaling: 10x vectors -> {scale['vectors_10x']:.2f}x time (linear 10); "
+          f"2x layer -> {scale['layer_2x']:.2f}x time (linear 2)")
+    print(f"memsim simulate (digits defaults): {digits['wall_s']:.2f} s wall, "
+          f"{digits['simulate_call_s']:.3f} s in the library call")
+
+
+if __name__ == "__main__":
+    main()
