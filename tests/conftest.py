@@ -45,3 +45,20 @@ def make_card(
 @pytest.fixture(scope="session")
 def card_factory():
     return make_card
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``memsim argv`` through the console entry point; return (exit code, stdout, stderr)."""
+    from memsim.cli import main
+
+    def run(argv):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

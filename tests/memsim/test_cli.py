@@ -7,23 +7,11 @@ import h5py
 import numpy as np
 import pytest
 
-from memsim.cli import main
 
 
-def run_cli(argv, capsys):
-    """Run ``memsim argv``; return (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_simulate_json_reports_every_figure(tmp_path, capsys):
+def test_simulate_json_reports_every_figure(tmp_path, run_cli):
     trace = tmp_path / "run.h5"
-    code, out, err = run_cli(["simulate", "--json", "-o", str(trace)], capsys)
+    code, out, err = run_cli(["simulate", "--json", "-o", str(trace)])
     assert code == 0, err
     s = json.loads(out)
     for key in ("accuracy_float", "accuracy_quantized", "accuracy_hw", "accuracy_hw_std", "macs", "ops",
@@ -49,17 +37,17 @@ def test_simulate_json_reports_every_figure(tmp_path, capsys):
         assert json.loads(h5.attrs["config"])["workload"]["network"] == "digits-mlp"
 
 
-def test_simulate_table_prints_accuracy_energy_latency_cope(tmp_path, capsys, monkeypatch):
+def test_simulate_table_prints_accuracy_energy_latency_cope(tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(["simulate", "--batch", "100"], capsys)
+    code, out, err = run_cli(["simulate", "--batch", "100"])
     assert code == 0, err
     for text in ("hardware (mean ± std)", "energy per chip run", "adc", "latency per inference", "COPE", "GOP/J"):
         assert text in out
     assert (tmp_path / "memsim-trace.h5").is_file()
 
 
-def test_devices_lists_the_cards(capsys):
-    code, out, _ = run_cli(["devices", "--json"], capsys)
+def test_devices_lists_the_cards(run_cli):
+    code, out, _ = run_cli(["devices", "--json"])
     assert code == 0
     cards = json.loads(out)
     assert {"isaac-2016", "neurosim-rram"} <= set(cards)
@@ -108,13 +96,13 @@ def _write(path, text):
      "network that does not fit the data", "unknown config key", "negative age", "empty buffer",
      "zero memory budget"],
 )
-def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, capsys, monkeypatch):
+def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, run_cli, monkeypatch):
     args, fragment = bad_inputs[case]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     monkeypatch.chdir(out_dir)
     before = set(os.listdir(tmp_path))
-    code, out, err = run_cli(["simulate", *args], capsys)
+    code, out, err = run_cli(["simulate", *args])
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("memsim: error: "), err
@@ -124,14 +112,14 @@ def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, c
     assert set(os.listdir(tmp_path)) == before
 
 
-def test_age_option_lowers_accuracy_where_the_card_drifts(capsys):
+def test_age_option_lowers_accuracy_where_the_card_drifts(run_cli):
     """neurosim-rram's drift model lowers conductances with log-time: an hour after programming the
     hardware accuracy is lower than fresh; the JSON reports the age."""
     base = ["simulate", "--json", "--no-trace", "--card", "neurosim-rram", "--data", "digits"]
-    code, out, err = run_cli(base, capsys)
+    code, out, err = run_cli(base)
     assert code == 0, err
     fresh = json.loads(out)
-    code, out, err = run_cli(base + ["--age", "3600"], capsys)
+    code, out, err = run_cli(base + ["--age", "3600"])
     assert code == 0, err
     aged = json.loads(out)
     assert aged["age_s"] == 3600.0 and fresh["age_s"] == 0.0

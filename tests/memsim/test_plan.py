@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from memsim.cli import main
 from memsim.config import SimConfig
 from memsim.plan import LayerPlan, Plan
 from memsim.simulate import simulate
@@ -21,15 +20,6 @@ def test_plan_round_trips_through_toml(tmp_path):
     assert "s2t7" in path.read_text()
 
 
-def run_cli(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, *capsys.readouterr()
-
-
 @pytest.mark.parametrize(
     "layers, fragment",
     [
@@ -45,11 +35,11 @@ def run_cli(argv, capsys):
         ("[[layers]]\nweight_bits = 8\ncompensation = 'median'\n", "plan.compensation"),
     ],
 )
-def test_plans_that_do_not_fit_are_rejected(layers, fragment, tmp_path, capsys, monkeypatch):
+def test_plans_that_do_not_fit_are_rejected(layers, fragment, tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "plan.toml"
     path.write_text("schema_version = 1\n" + layers)
-    code, out, err = run_cli(["simulate", "--plan", str(path)], capsys)
+    code, out, err = run_cli(["simulate", "--plan", str(path)])
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], err

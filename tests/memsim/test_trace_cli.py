@@ -18,17 +18,6 @@ from memsim.trace.report import summarize
 from memsim.trace.timeline import busy_intervals
 
 
-def run_cli(argv, capsys):
-    """Run ``memsim argv``; return (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def simulate_cli(directory, name, *options):
     """`memsim simulate --json` on the digits calibration split; returns the trace path and the printed JSON."""
     config = directory / "calibration.toml"
@@ -60,9 +49,9 @@ def base(traces):
     return traces[0]
 
 
-def test_summary_json_matches_the_simulation_and_shares_sum_to_100(runs, capsys):
+def test_summary_json_matches_the_simulation_and_shares_sum_to_100(runs, run_cli):
     base, run = runs[0]  # run: what `memsim simulate --json` printed
-    code, out, err = run_cli(["trace", "summary", str(base), "--json"], capsys)
+    code, out, err = run_cli(["trace", "summary", str(base), "--json"])
     assert code == 0, err
     s = json.loads(out)
     assert s["chips"] == 2 and s["inferences"] == run["inferences"] == 360
@@ -83,8 +72,8 @@ def test_summary_json_matches_the_simulation_and_shares_sum_to_100(runs, capsys)
     assert list(s["cards"]) == ["isaac-2016"] and s["cards"]["isaac-2016"]["crossbar"]["rows"] == 128
 
 
-def test_summary_table_lists_components_layers_chips_config_and_card(base, capsys):
-    code, out, err = run_cli(["trace", "summary", str(base)], capsys)
+def test_summary_table_lists_components_layers_chips_config_and_card(base, run_cli):
+    code, out, err = run_cli(["trace", "summary", str(base)])
     assert code == 0, err
     s = memsim.trace.open(base).summary
     for text in ("hardware (mean ± std)", "by component", "by layer", "layer 2 (32 → 10, 1 tile)",
@@ -100,9 +89,9 @@ def test_summary_table_lists_components_layers_chips_config_and_card(base, capsy
     assert len(shares) == 6 and sum(shares) == pytest.approx(100, rel=0, abs=0.35)
 
 
-def test_compare_puts_figures_side_by_side_with_ratios_to_the_first(traces, capsys):
+def test_compare_puts_figures_side_by_side_with_ratios_to_the_first(traces, run_cli):
     base, noisy = traces
-    code, out, err = run_cli(["trace", "compare", str(base), str(noisy), "--json"], capsys)
+    code, out, err = run_cli(["trace", "compare", str(base), str(noisy), "--json"])
     assert code == 0, err
     cmp = json.loads(out)
     assert cmp["traces"] == [str(base), str(noisy)]
@@ -118,7 +107,7 @@ def test_compare_puts_figures_side_by_side_with_ratios_to_the_first(traces, caps
     assert diff["devices.overrides.cell.variation.sigma_rel"] == [None, 0.15]
     assert "trace" not in diff
 
-    code, out, err = run_cli(["trace", "compare", str(base), str(noisy)], capsys)
+    code, out, err = run_cli(["trace", "compare", str(base), str(noisy)])
     assert code == 0, err
     header, *rows = out.splitlines()
     assert header.split() == ["figure", "base.h5", "noisy.h5", "÷", "base.h5"]
@@ -127,8 +116,8 @@ def test_compare_puts_figures_side_by_side_with_ratios_to_the_first(traces, caps
     assert "devices.overrides.cell.variation.sigma_rel" in out
 
 
-def test_compare_needs_two_traces(base, capsys):
-    code, _, err = run_cli(["trace", "compare", str(base)], capsys)
+def test_compare_needs_two_traces(base, run_cli):
+    code, _, err = run_cli(["trace", "compare", str(base)])
     assert code == 2 and err.startswith("memsim: error: compare needs at least two traces")
 
 
@@ -137,9 +126,9 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, capsys):
+def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, run_cli):
     out_dir = tmp_path / "csv"
-    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(out_dir)], capsys)
+    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(out_dir)])
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(
         ["events.csv", "counters.csv", "layers.csv", "chips.csv", "errors.csv", "summary.csv", "utilization.csv",
@@ -174,8 +163,8 @@ def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, capsy
     assert sum(summary[k][0] for k in components) == pytest.approx(summary["energy_j"][0], rel=1e-12, abs=0)
 
 
-def test_export_into_a_missing_parent_is_one_line_exit_2(base, tmp_path, capsys):
-    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(tmp_path / "no" / "dir")], capsys)
+def test_export_into_a_missing_parent_is_one_line_exit_2(base, tmp_path, run_cli):
+    code, out, err = run_cli(["trace", "export", str(base), "--csv", str(tmp_path / "no" / "dir")])
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
     assert not (tmp_path / "no").exists()
 
@@ -198,9 +187,9 @@ def assert_real_png(path, min_bytes=10_000):
 
 
 @pytest.mark.parametrize("kind", ["energy", "timeline", "errors", "accuracy"])
-def test_plot_writes_a_real_png(kind, base, tmp_path, capsys):
+def test_plot_writes_a_real_png(kind, base, tmp_path, run_cli):
     out = tmp_path / f"{kind}.png"
-    code, stdout, err = run_cli(["trace", "plot", str(base), "--kind", kind, "-o", str(out)], capsys)
+    code, stdout, err = run_cli(["trace", "plot", str(base), "--kind", kind, "-o", str(out)])
     assert code == 0, err
     assert stdout.strip() == f"wrote {out}"
     assert_real_png(out)
@@ -260,43 +249,43 @@ def test_timeline_intervals_are_the_recorded_busy_window(base):
         busy_intervals(tr, chip=1)
 
 
-def test_trace_timeline_draws_the_gantt_chart(base, tmp_path, capsys):
+def test_trace_timeline_draws_the_gantt_chart(base, tmp_path, run_cli):
     out = tmp_path / "timeline.png"
-    code, stdout, err = run_cli(["trace", "timeline", str(base), "-o", str(out)], capsys)
+    code, stdout, err = run_cli(["trace", "timeline", str(base), "-o", str(out)])
     assert code == 0, err
     assert stdout.strip() == f"wrote {out}"
     assert_real_png(out)
 
 
-def test_timeline_of_a_chip_the_trace_lacks_is_one_line_exit_2(base, tmp_path, capsys):
+def test_timeline_of_a_chip_the_trace_lacks_is_one_line_exit_2(base, tmp_path, run_cli):
     code, _, err = run_cli(["trace", "plot", str(base), "--kind", "timeline", "--chip", "5",
-                            "-o", str(tmp_path / "t.png")], capsys)
+                            "-o", str(tmp_path / "t.png")])
     assert code == 2 and err.count("\n") == 1 and "chip = 5" in err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plot_without_matplotlib_is_one_line_exit_2(base, tmp_path, capsys, monkeypatch):
+def test_plot_without_matplotlib_is_one_line_exit_2(base, tmp_path, run_cli, monkeypatch):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    code, out, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.png")], capsys)
+    code, out, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.png")])
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("memsim: error: plotting needs matplotlib")
     assert "pip install 'memsim[plot]'" in err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_trace_timeline_without_matplotlib_is_one_line_exit_2(base, tmp_path, capsys, monkeypatch):
+def test_trace_timeline_without_matplotlib_is_one_line_exit_2(base, tmp_path, run_cli, monkeypatch):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    code, _, err = run_cli(["trace", "timeline", str(base), "-o", str(tmp_path / "t.png")], capsys)
+    code, _, err = run_cli(["trace", "timeline", str(base), "-o", str(tmp_path / "t.png")])
     assert code == 2 and err.count("\n") == 1 and "plotting needs matplotlib" in err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plot_to_an_unknown_format_is_one_line_exit_2(base, tmp_path, capsys):
-    code, _, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.bmp")], capsys)
+def test_plot_to_an_unknown_format_is_one_line_exit_2(base, tmp_path, run_cli):
+    code, _, err = run_cli(["trace", "plot", str(base), "-o", str(tmp_path / "e.bmp")])
     assert code == 2 and err.count("\n") == 1 and "'.bmp'" in err
 
 
