@@ -11,10 +11,11 @@ import sys
 
 import click
 
-from memsim.cli_options import config_from_options, si, workload_options
+from memsim.cli_options import config_from_options, workload_options
 from memsim.cli_plan import plan
 from memsim.cli_trace import trace
 from memsim.ledger import Ledger
+from memsim.trace.report import accuracy_lines, si
 
 
 def _summary_text(s: dict) -> str:
@@ -23,11 +24,7 @@ def _summary_text(s: dict) -> str:
         f"memsim simulate: card {s['card']}, network {s['network']} on {s['dataset']} "
         f"({s['inferences']} inferences), {s['chips']} chip{'s' if s['chips'] != 1 else ''}, seed {s['seed']}",
         "",
-        "accuracy",
-        f"  float (software)        {pct(s['accuracy_float'])}",
-        f"  quantized (ideal)       {pct(s['accuracy_quantized'])}",
-        f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
-        f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
+        *accuracy_lines(s),
         "",
         f"energy per chip run       {si(s['energy_j'], 'J')}  ({si(s['energy_per_inference_j'], 'J')} per inference)",
     ]

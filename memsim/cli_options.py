@@ -6,8 +6,6 @@ options given on the command line.
 
 from __future__ import annotations
 
-import math
-
 import click
 
 from memsim.config import SimConfig
@@ -48,12 +46,3 @@ def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
     if adc_bits is not None:
         cfg = cfg.with_card_override("adc", {"bits": adc_bits})
     return cfg
-
-
-def si(value: float, unit: str) -> str:
-    """Engineering notation: 3.21e-9, 'J' -> '3.21 nJ'."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    prefixes = {-15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
-    exp = max(-15, min(12, int(math.floor(math.log10(abs(value)) / 3) * 3)))
-    return f"{value / 10**exp:.3g} {prefixes[exp]}{unit}"

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from memsim.cli_options import config_from_options, si, workload_options
+from memsim.cli_options import config_from_options, workload_options
 from memsim.files import atomic_write, check_writable
 from memsim.plan import check_plan_output
+from memsim.trace.report import si
 
 
 def _pct(v: float) -> str:

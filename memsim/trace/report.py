@@ -177,6 +177,18 @@ def flatten(data: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
+def accuracy_lines(s: dict) -> list[str]:
+    """The accuracy block shared by ``memsim simulate`` and ``memsim trace summary``."""
+    pct = lambda v: show(v, "1", "pct")  # noqa: E731
+    return [
+        "accuracy",
+        f"  float (software)        {pct(s['accuracy_float'])}",
+        f"  quantized (ideal)       {pct(s['accuracy_quantized'])}",
+        f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
+        f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
+    ]
+
+
 def summary_text(s: dict) -> str:
     """The human-readable form of ``summarize``'s dict."""
     pct = lambda v: show(v, "1", "pct")  # noqa: E731
@@ -185,11 +197,7 @@ def summary_text(s: dict) -> str:
         f"card {s['card']}, network {s['network']} on {s['dataset']} ({s['inferences']} inferences), "
         f"{s['chips']} chip{'s' if s['chips'] != 1 else ''}, seed {s['seed']}",
         "",
-        "accuracy",
-        f"  float (software)        {pct(s['accuracy_float'])}",
-        f"  quantized (ideal)       {pct(s['accuracy_quantized'])}",
-        f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
-        f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
+        *accuracy_lines(s),
         "",
         "  chip   accuracy   bit-exact     energy   makespan",
     ]
