@@ -8,6 +8,8 @@ The TOML layout (every key optional; defaults below)::
     batch = 0           # vectors per simulation chunk; 0: as many as memory_budget_mb allows (results do not
                         # depend on it: a performance choice)
     memory_budget_mb = 256  # what one chunk may hold (inputs, drive codes, outputs, schedule), in MiB
+    threads = 0         # worker threads of the datapath; 0: one per core this process may use (results do
+                        # not depend on it: a performance choice)
     trace = "memsim-trace.h5"   # HDF5 trace path; "" writes no trace
 
     [devices]
@@ -61,6 +63,7 @@ _SECTIONS = {
     "chips": None,
     "batch": None,
     "memory_budget_mb": None,
+    "threads": None,
     "trace": None,
     "card": "devices",
     "card_overrides": "devices",
@@ -90,6 +93,7 @@ class SimConfig:
     chips: int = 1
     batch: int = 0
     memory_budget_mb: int = 256
+    threads: int = 0
     trace: str = "memsim-trace.h5"
     card: str = "isaac-2016"
     card_overrides: dict = field(default_factory=dict)
@@ -113,6 +117,7 @@ class SimConfig:
         check_int("chips", self.chips, 1, 100_000)
         check_int("batch", self.batch, 0)
         check_int("memory_budget_mb", self.memory_budget_mb, 1, 1 << 20)
+        check_int("threads", self.threads, 0, 1024)
         check_int("quantization.input_bits", self.input_bits, 1, 16)
         check_int("quantization.weight_bits", self.weight_bits, 1, 16)
         check_int("quantization.output_bits", self.output_bits, 1, 16)

@@ -29,7 +29,9 @@ and exit times and the schedules of the timeline window. ``chunk_vectors`` sizes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -37,13 +39,14 @@ from functools import partial
 import numpy as np
 import simpy
 
+from devices.validate import check_int
 from memsim.aging import disturb_chip
 from memsim.chip import LayerDesign, ProgrammedChip
 from memsim.ledger import FS_PER_S, Ledger, LedgerRow, energy_zj
 from memsim.pipeline import KINDS, ChunkSchedule, LayerTiming, Pipeline, TileTiming, adc_load
-from memsim.tile import BLOCK_BYTES, drive_codes
+from memsim.tile import BLOCK_BYTES, drive_codes, single_threaded_blas
 
-__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "chunk_vectors", "static_energy_zj"]
+__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "available_cores", "chunk_vectors", "static_energy_zj"]
 
 # Busy-interval components of the timeline (``Timeline.component`` indexes this tuple).
 TIMELINE_COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "reduce")
@@ -133,19 +136,27 @@ class EngineResult:
                 for k in self.busy_fs}
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform reports one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
     """``P·units·t`` in zeptojoules, exact: ``zJ = W · fs · 10**6``, rounded once (half to even)."""
     return round(Fraction(power_w) * units * run_fs * 10**6)
 
 
-def chunk_vectors(design, budget_bytes: int) -> int:
+def chunk_vectors(design, budget_bytes: int, threads: int = 1) -> int:
     """Vectors per chunk so that what one chunk holds stays within ``budget_bytes`` (at least 1).
 
     Estimate per vector: the chunk's inputs (float and integer copies, ``32·inputs`` bytes); per layer its
     drive codes and the kept-cycle copies a read takes (``3·T·rows``, uint8), its integer accumulator,
     outputs, reference and float activations (``64·outputs``), and its schedule (``32·(tiles + 2)``). Fixed:
-    the fused read's work blocks (``memsim.tile.BLOCK_BYTES`` per layer, twice with read noise) and the
-    programmed matrices. Nothing else grows with the chunk: events do not, and the inputs outside the chunk
+    the fused read's work blocks (``memsim.tile.BLOCK_BYTES`` per layer and worker thread, twice with read
+    noise) and the programmed matrices. Nothing else grows with the chunk: events do not, and the inputs outside the chunk
     are the caller's.
     """
     per_vector = 32 * design.qnet.layers[0].rows + 64
@@ -154,7 +165,7 @@ def chunk_vectors(design, budget_bytes: int) -> int:
         ql = layer.qlayer
         cycles = layer.cycles
         per_vector += 3 * cycles * ql.rows + 64 * ql.outputs + 32 * (len(layer.mapping.tiles) + 2)
-        fixed += 2 * BLOCK_BYTES + 8 * ql.rows * layer.encoded.kinds * ql.outputs
+        fixed += 2 * BLOCK_BYTES * max(1, threads) + 8 * ql.rows * layer.encoded.kinds * ql.outputs
     return max(1, (int(budget_bytes) - fixed) // per_vector)
 
 
@@ -179,8 +190,10 @@ class Engine:
     first vectors get busy intervals recorded (0: none); ``disturb_every``: vectors between read-disturb
     updates (used only when the card has a disturb model). ``on_chunk(n)`` is called after each chunk of
     ``n`` vectors; ``on_outputs(start, inputs, outputs)`` with the chunk's first vector index, its integer
-    inputs and every layer's int64 outputs (N, outputs), so that a caller can reduce them chunk by chunk; ``keep_outputs=False`` then drops
-    them (``EngineResult.layer_outputs`` is empty), which keeps a long run's memory bounded.
+    inputs and every layer's int64 outputs (N, outputs), so that a caller can reduce them chunk by chunk;
+    ``keep_outputs=False`` then drops them (``EngineResult.layer_outputs`` is empty), which keeps a long
+    run's memory bounded. ``threads``: worker threads of the fused read (0: one per core this process may
+    run on); results do not depend on it.
     """
 
     def __init__(
@@ -195,6 +208,7 @@ class Engine:
         disturb_every: int = 64,
         on_outputs: Callable[[int, np.ndarray, list[np.ndarray]], None] | None = None,
         keep_outputs: bool = True,
+        threads: int = 0,
     ) -> None:
         self.chip = chip
         self.design = chip.design
@@ -205,6 +219,7 @@ class Engine:
         self.on_chunk = on_chunk
         self.on_outputs = on_outputs
         self.keep_outputs = keep_outputs
+        self.threads = check_int("threads", threads, 0, 1024) or available_cores()
         self.costs = _ActionCosts(self.card)
         self.timing = self.design.timing
         self.pipeline = Pipeline(self.timing, buffer_vectors)
@@ -298,7 +313,7 @@ class Engine:
             if layer.encoded.input_coeff:  # the encoding's exact digital correction
                 input_sum = layer.encoded.input_coeff * x.sum(axis=1, keepdims=True)
                 digital_ops += n * (ql.rows + ql.outputs)
-            read = reader.read(drives, self.rng, ql.bias_q + layer.discard.compensation, input_sum)
+            read = reader.read(drives, self.rng, ql.bias_q + layer.discard.compensation, input_sum, self.threads)
             y = ql.finish(read.partial)
             pulses = read.nonzero.sum(axis=0)
             out.append((read.activity, y, int(sum(int(a.clipped.sum()) for a in read.activity)), digital_ops,
@@ -449,7 +464,8 @@ class Engine:
         state = {"outputs": [[] for _ in range(n_layers)], "clipped": [0] * n_layers, "schedules": [],
                  "entry": [], "exit": []}
         self.env.process(self._run(qx, chunk, state))
-        self.env.run()
+        with single_threaded_blas() if self.threads > 1 else nullcontext():  # the read's workers own the cores
+            self.env.run()
         entry = np.concatenate(state["entry"]) if state["entry"] else np.zeros(0, np.int64)
         exit_ = np.concatenate(state["exit"]) if state["exit"] else np.zeros(0, np.int64)
         makespan = int(exit_[-1]) if len(exit_) else 0

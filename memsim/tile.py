@@ -25,17 +25,23 @@ variation ``h`` holds the exact integer levels and every code equals the integer
 
 **The fused read** (``LayerReader``). All tiles of one row block of a layer see the same drives, so each
 row group is *one* matrix product over all of them, every kept input cycle and every slice: rows are
-``(vector, cycle)``, columns ``(column kind, output)``, and the constant ``b_j = o_j + lsb/2 − c·lsb`` rides
-in the product as one more input row driven at 1. The product is computed in blocks of vectors small
+``(vector, cycle)``, columns ``(column kind, output)``, and the constant ``b_j = o_j + lsb/2`` rides in the
+product as one more input row driven at 1. The product is computed in blocks of vectors small
 enough to stay in cache (``BLOCK_BYTES``) and, for wide layers, in panels of ``PANEL_COLUMNS`` columns, so
 every block has the same shape and the cost per conversion does not grow with the layer. Per block the ADC
-and shift-and-add are fused: the ADC input ``z = s/lsb + 1/2 − c`` is held *centred* on ``c = 2**(bits−1)``,
-so one BLAS ``i?amax`` pass proves ``|z| < c``, i.e. that no conversion clips (only otherwise are clipped
-conversions counted, exactly, per cycle and output, and the codes clamped); ``floor`` gives ``code − c``; one
-stacked matrix-vector product with the weights ``keep[t, k] · 2**(d·t) · sig[k]`` (discarded partial sums
-weigh 0) adds the codes up, exact in float32 while ``c · Σ|w| < 2**24`` (float64 otherwise), and the integer
-``c · Σ w`` restores the centring. A non-power-of-two ``lsb_levels`` divides ``z`` in float64, where
-``floor`` of the correctly rounded quotient of two grid values is exact.
+and shift-and-add are fused: with the ADC input ``u = s/lsb + 1/2`` and ``2**bits`` codes, one maximum over
+the bits of ``u`` read as unsigned integers proves ``0 <= u < 2**bits``, i.e. that no conversion clips (IEEE
+floats of one sign order like their bit patterns, and a negative one has the sign bit set, so it reads as
+larger than any positive float). Only otherwise are clipped conversions counted, exactly, per cycle and output,
+and the codes clamped. ``floor`` gives the codes; one stacked matrix-vector product with the weights
+``keep[t, k] · 2**(d·t) · sig[k]`` (discarded partial sums weigh 0) adds them up, exact in float32 while
+``(2**bits − 1) · Σ|w| < 2**24`` (float64 otherwise). A non-power-of-two ``lsb_levels`` divides ``u`` in
+float64, where ``floor`` of the correctly rounded quotient of two grid values is exact.
+
+**Threads.** The blocks of vectors are independent, so worker threads share them, each running its blocks
+start to finish with a single-threaded BLAS: the elementwise passes then run on every core, not only the
+BLAS product. Numbers never depend on the thread count: each block writes only its own vectors' sums, the
+clipping counts are integers, and with read noise each block draws from its own generator.
 
 Read noise (cycle-to-cycle) is sampled per column, not per cell: a column sums independent Gaussians, so
 its noise is ``N(0, Σ_i (x_i σ_read/Δg)²)`` in level units — exact in distribution (REFERENCE §2). The
@@ -46,11 +52,12 @@ signals below 512 level steps), far below the noise itself.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
-from scipy.linalg.blas import idamax, isamax
+from threadpoolctl import ThreadpoolController
 
 from devices.card import DeviceCard
 from memsim.encoding import EncodedWeights
@@ -61,6 +68,26 @@ GRID_BITS = 14  # read levels and offsets are multiples of 2**-GRID_BITS level s
 BLOCK_BYTES = 4 << 20  # the ADC input of one block of vectors: cache-sized, so the fused passes stay hot
 PANEL_COLUMNS = 1024  # columns of one block product: wider layers are read in panels of this many columns
 _EXACT_BITS = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}  # significand bits: integers below 2**b exact
+_UNSIGNED = {np.dtype(np.float32): np.dtype(np.uint32), np.dtype(np.float64): np.dtype(np.uint64)}  # same width
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools (``threadpoolctl``), found once on first use."""
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """A context in which BLAS runs on its calling thread only (``threadpoolctl``), for work that is split
+    over threads of its own. OpenBLAS's threads keep spinning for about 0.1 s after each multithreaded call,
+    taking a core from such workers, so a caller wraps the whole threaded run, not only the products."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@cache
+def _read_pool(workers: int) -> ThreadPoolExecutor:
+    """The worker threads of the fused read, started on first use and shared by every reader."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="memsim-read")
 
 
 def to_grid(levels) -> np.ndarray:
@@ -211,7 +238,7 @@ class _RowBlock:
         self.panels = [(lo, min(lo + per_panel, outputs)) for lo in range(0, outputs, per_panel)]
         adc = card.adc
         step = int(adc.lsb_levels)
-        self.center = 1 << (adc.bits - 1)  # codes are held centred: code − c, so |z| < c means "no clipping"
+        self.top = 1 << adc.bits  # codes 0 .. top − 1
         pow2 = step & (step - 1) == 0
         self.divide = None if pow2 else float(step)
         self.noise_scale = 1.0 / step if pow2 else 1.0  # noise is in level units; a power-of-two step
@@ -223,8 +250,7 @@ class _RowBlock:
             h = np.concatenate([t.read_levels[r0:r1].reshape(r1 - r0, t.spec.outputs, k) for t in tiles], axis=1)
             o = np.concatenate([t.offset_levels.reshape(t.spec.outputs, k) for t in tiles], axis=0)
             h = h.transpose(0, 2, 1)  # (rows, K, outputs)
-            shift = step / 2.0 - self.center * step  # rounding half step, centring (level units, on the grid)
-            b = o.T + shift  # (K, outputs)
+            b = o.T + step / 2.0  # (K, outputs): offsets and the rounding half step (level units, on the grid)
             bound = x_max * float(np.abs(h).sum(axis=0).max(initial=0.0)) + float(np.abs(b).max(initial=0.0))
             if pow2 and bound < 2.0 ** (_EXACT_BITS[np.dtype(np.float32)] - GRID_BITS):
                 dtype = np.dtype(np.float32)
@@ -246,72 +272,73 @@ class _RowBlock:
                 mats.append(m.reshape(inner, k * (hi - lo)))
             self.matrices.append(mats)
             self.dtypes.append(dtype)
-        # Shift-and-add weights keep[t, k]·2**(d·t)·sig[k] (ADC steps); exact in float32 while c·Σ|w| < 2**24.
+        # Shift-and-add weights keep[t, k]·2**(d·t)·sig[k] (ADC steps); exact in float32 while
+        # (top − 1)·Σ|w| < 2**24.
         self.weights = weights
-        worst = self.center * float(np.abs(weights).sum())
+        worst = (self.top - 1) * float(np.abs(weights).sum())
         self.sum_dtypes = [d if worst < 2.0 ** _EXACT_BITS[d] else np.dtype(np.float64) for d in self.dtypes]
-        self.constant = int(self.center * int(weights.sum()))  # Σ w·c: what the centring took away, per output
+        # ``u < top`` and ``u >= 0`` at once: the bits of ``top`` as an unsigned integer bound those of every u.
+        self.top_bits = {d: np.array(self.top, dtype=d).view(_UNSIGNED[d]) for d in set(self.dtypes)}
+
+    def block_vectors(self, g: int) -> int:
+        """Vectors per block of row group ``g``: the block's ADC inputs fill ``BLOCK_BYTES`` (at least 1)."""
+        width = self.kinds * max(hi - lo for lo, hi in self.panels)
+        return max(1, BLOCK_BYTES // (len(self.keep) * width * self.dtypes[g].itemsize))
 
     def read(self, x_block: np.ndarray, g: int, noise: float, rng, partial: np.ndarray, clipped: np.ndarray,
-             out_lo: int, scratch: dict) -> None:
-        """Convert row group ``g`` for drives ``x_block`` (N, Ta, R) uint8; add the shift-and-added sums (ADC
-        steps, centred) into ``partial[:, out_lo:...]`` and clipped conversions into ``clipped`` (Ta, outputs).
-        ``scratch``: work arrays shared by the row blocks of a layer (they are read one after another)."""
+             scratch: dict, capacity: int) -> None:
+        """Convert row group ``g`` for one block of drives ``x_block`` (m, Ta, R) uint8, ``m <= capacity``; add
+        the shift-and-added sums (ADC steps) into ``partial`` (m, layer outputs) at this row block's
+        outputs and clipped conversions into ``clipped`` (Ta, outputs). ``scratch``: the caller's work arrays
+        (one set per worker thread, shared by the row blocks it reads one after another)."""
         dtype, sum_dtype = self.dtypes[g], self.sum_dtypes[g]
-        n, ta, rows = x_block.shape
+        m, ta, rows = x_block.shape
         inner = self.matrices[g][0].shape[0]
         k = self.kinds
         width = k * max(hi - lo for lo, hi in self.panels)
-        full = max(1, BLOCK_BYTES // (ta * width * dtype.itemsize))  # vectors per block
-        nb = min(n, full)
-        xa = scratch.get(("x", dtype, full, ta, inner))
+        xa = scratch.get(("x", dtype, capacity, ta, inner))
         if xa is None:
-            xa = scratch[("x", dtype, full, ta, inner)] = np.zeros((full, ta, inner), dtype=dtype)
+            xa = scratch[("x", dtype, capacity, ta, inner)] = np.zeros((capacity, ta, inner), dtype=dtype)
             xa[:, :, inner - 1] = 1  # the always-on row that adds b
-        buf = scratch.get(("y", dtype, full * ta * width))
+        buf = scratch.get(("y", dtype, capacity * ta * width))
         if buf is None:
-            buf = scratch[("y", dtype, full * ta * width)] = np.empty(full * ta * width, dtype=dtype)
-        amax = isamax if dtype == np.float32 else idamax
-        c = self.center
+            buf = scratch[("y", dtype, capacity * ta * width)] = np.empty(capacity * ta * width, dtype=dtype)
+        top, top_bits, unsigned = self.top, self.top_bits[dtype], _UNSIGNED[dtype]
         w = self.weights.reshape(-1).astype(sum_dtype)
-        panels = list(zip(self.panels, self.matrices[g]))
-        for a in range(0, n, nb):
-            m = min(nb, n - a)
-            np.copyto(xa[:m, :, :rows], x_block[a : a + m], casting="unsafe")
-            x = xa[:m].reshape(m * ta, inner)
+        out_lo = self.outs[0]
+        np.copyto(xa[:m, :, :rows], x_block, casting="unsafe")
+        x = xa[:m].reshape(m * ta, inner)
+        if noise > 0:
+            xr = x[:, :rows]
+            rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
+            eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
+        for (lo, hi), h in zip(self.panels, self.matrices[g]):
+            outputs = hi - lo
+            y = buf[: m * ta * k * outputs].reshape(m * ta, k * outputs)
+            np.matmul(x, h, out=y)
             if noise > 0:
-                xr = x[:, :rows]
-                rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
-                eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
-            for (lo, hi), h in panels:
-                outputs = hi - lo
-                y = buf[: m * ta * k * outputs].reshape(m * ta, k * outputs)
-                np.matmul(x, h, out=y)
-                if noise > 0:
-                    eps = rng.standard_normal((m * ta, k, outputs), dtype=dtype)
-                    eps -= eps_ref[:, None, self.tile_of_output[lo:hi]]
-                    y += rms[:, None] * eps.reshape(y.shape)
-                if self.divide is not None:
-                    y /= self.divide
-                flat = y.reshape(-1)
-                if abs(flat[amax(flat)]) >= c:  # something may clip: count exactly, per cycle and output
-                    self._count_clipped(y.reshape(m, ta, k, outputs), clipped[:, lo:hi])
-                    np.floor(y, out=y)
-                    np.clip(y, -c, c - 1, out=y)
-                else:
-                    np.floor(y, out=y)
-                codes = y if sum_dtype == dtype else y.astype(sum_dtype)
-                sums = np.matmul(w, codes.reshape(m, ta * k, outputs))
-                partial[a : a + m, out_lo + lo : out_lo + hi] += sums.astype(np.int64)
+                eps = rng.standard_normal((m * ta, k, outputs), dtype=dtype)
+                eps -= eps_ref[:, None, self.tile_of_output[lo:hi]]
+                y += rms[:, None] * eps.reshape(y.shape)
+            if self.divide is not None:
+                y /= self.divide
+            if np.maximum.reduce(y.reshape(-1).view(unsigned)) >= top_bits:  # something may clip: count
+                self._count_clipped(y.reshape(m, ta, k, outputs), clipped[:, lo:hi])
+                np.floor(y, out=y)
+                np.clip(y, 0, top - 1, out=y)
+            else:
+                np.floor(y, out=y)
+            codes = y if sum_dtype == dtype else y.astype(sum_dtype)
+            sums = np.matmul(w, codes.reshape(m, ta * k, outputs))
+            partial[:, out_lo + lo : out_lo + hi] += sums.astype(np.int64)
 
-    def _count_clipped(self, z: np.ndarray, clipped: np.ndarray) -> None:
-        """``z`` (m, Ta, K, outputs) centred ADC inputs: count ``floor(z) ∉ [−c, c)`` on kept columns into
+    def _count_clipped(self, u: np.ndarray, clipped: np.ndarray) -> None:
+        """``u`` (m, Ta, K, outputs) ADC inputs in ADC steps: count ``floor(u) ∉ [0, top)`` on kept columns into
         ``clipped`` (Ta, outputs)."""
-        c = self.center
-        for i in range(z.shape[1]):
-            zt = z[:, i][:, self.keep[i]]
-            if zt.size:
-                clipped[i] += ((zt < -c) | (zt >= c)).sum(axis=(0, 1))
+        for i in range(u.shape[1]):
+            ut = u[:, i][:, self.keep[i]]
+            if ut.size:
+                clipped[i] += ((ut < 0) | (ut >= self.top)).sum(axis=(0, 1))
 
 
 class LayerReader:
@@ -340,7 +367,7 @@ class LayerReader:
         self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
         self.outputs = max((t.spec.out_stop for t in self.tiles), default=out_origin) - out_origin
         self.row_origin = row_origin
-        self.scratch: dict = {}  # the fused read's work blocks, reused from chunk to chunk
+        self.scratch: list[dict] = []  # per worker thread: the fused read's work blocks, reused chunk to chunk
         self.blocks = []
         by_rows: dict = {}
         for i, t in enumerate(self.tiles):
@@ -351,30 +378,30 @@ class LayerReader:
                 self.blocks.append(_RowBlock([self.tiles[i] for i in idx], card, weights, keep, self.active,
                                              row_origin, out_origin))
 
-    def read(self, drives: np.ndarray, rng: np.random.Generator, add_outputs: np.ndarray | None = None,
-             add_vectors: np.ndarray | None = None) -> LayerRead:
+    @cached_property
+    def block_vectors(self) -> int:
+        """Vectors per block of the fused read: the smallest that every row group's work block allows."""
+        return min((b.block_vectors(g) for b in self.blocks for g in range(len(b.groups))), default=1)
+
+    def read(self, drives: np.ndarray, rng: np.random.Generator | None, add_outputs: np.ndarray | None = None,
+             add_vectors: np.ndarray | None = None, threads: int = 1) -> LayerRead:
         """Read a batch: ``drives`` (N, T, rows) uint8 drive codes (``drive_codes``).
 
         ``add_outputs`` (outputs,) and ``add_vectors`` (N, 1), int64, are added to the partial sums as they are
         laid down (the digital stage's bias and input-sum correction, without a pass of their own).
-        Random draws (read noise only), in order: row blocks, row groups, blocks of vectors; per block the
-        cells' noise (vector·cycle × kind·output) then the reference columns' (vector·cycle × tiles).
-        Cycles with nothing kept are skipped: no drive, no read, no random draws.
+
+        The batch is read in blocks of ``block_vectors`` vectors, each through every row block, row group and
+        panel; ``threads`` worker threads share the blocks (each one a single-threaded BLAS, so that the
+        elementwise passes run on every core too). The numbers do not depend on ``threads``: every block
+        writes its own vectors' partial sums, clipping counts are integers, and with read noise each block
+        draws from its own generator, ``rng.spawn`` in block order (per block: row blocks, row groups, then
+        per panel the cells' noise, vector·cycle × kind·output, after the reference columns', vector·cycle ×
+        tiles). Cycles with nothing kept are skipped: no drive, no read, no random draws.
         """
         n, t_cycles, rows = drives.shape
         active = self.active
-        flat = drives.reshape(n, t_cycles * rows)
-        binary = self.card.dac.bits == 1
-        nonzero = np.zeros((t_cycles, rows), dtype=np.int64)
-        if len(active):
-            counted = (flat if binary else flat != 0).sum(axis=0, dtype=np.int32).reshape(t_cycles, rows)
-            nonzero[active] = counted[active]
-        drive_sq = None
-        if any(t.row_energy_zj is not None for t in self.tiles):  # Σ_n x² per cycle and row, exact
-            drive_sq = nonzero if binary else (flat.astype(np.int64) ** 2).sum(axis=0).reshape(t_cycles, rows)
-        base = np.zeros(self.outputs, dtype=np.int64)  # what the centring of the codes took away
-        for block in self.blocks:
-            base[block.outs[0] : block.outs[1]] += block.constant * len(block.groups)
+        energy_model = any(t.row_energy_zj is not None for t in self.tiles)
+        base = np.zeros(self.outputs, dtype=np.int64)
         partial = np.empty((n, self.outputs), dtype=np.int64)
         late = self.step != 1  # additions come after the scaling by the ADC step
         if add_outputs is not None and not late:
@@ -383,16 +410,20 @@ class LayerReader:
             np.add(add_vectors, base, out=partial)
         else:
             partial[:] = base
+        clipped, counted, squares = self._convert(drives, rng, partial, threads, energy_model)
+        nonzero = np.zeros((t_cycles, rows), dtype=np.int64)
+        nonzero[active] = counted
+        drive_sq = None
+        if energy_model:  # Σ_n x² per cycle and row, exact
+            drive_sq = np.zeros((t_cycles, rows), dtype=np.int64)
+            drive_sq[active] = squares
         activity: list = [None] * len(self.tiles)
-        blocks = self.blocks or [None] * len(self.block_tiles)
-        for idx, block in zip(self.block_tiles, blocks):
+        for bi, idx in enumerate(self.block_tiles):
             spec0 = self.tiles[idx[0]].spec
             groups = spec0.row_groups
             r_lo = spec0.row_start - self.row_origin
             shape = (len(groups), t_cycles)
             driven = np.zeros(shape, dtype=np.int64)
-            clipped = np.zeros((len(groups), len(active), spec0.outputs if block is None else
-                                block.outs[1] - block.outs[0]), dtype=np.int64)
             energy = [np.zeros(shape, dtype=object) for _ in idx]
             for g, (r0, r1) in enumerate(groups):
                 driven[g] = nonzero[:, r_lo + r0 : r_lo + r1].sum(axis=1)
@@ -401,15 +432,9 @@ class LayerReader:
                     for e, i in zip(energy, idx):
                         if self.tiles[i].row_energy_zj is not None:
                             e[g, active] = sq @ self.tiles[i].row_energy_zj[r0:r1]
-            if block is not None:
-                if len(active) == t_cycles:
-                    x_all = drives[:, :, r_lo : r_lo + spec0.rows]
-                else:
-                    x_all = drives[:, active, r_lo : r_lo + spec0.rows]
-                for g, (r0, r1) in enumerate(groups):
-                    x = x_all[:, :, r0:r1] if len(groups) > 1 else x_all
-                    block.read(x, g, self.noise, rng, partial, clipped[g], block.outs[0], self.scratch)
-                per_tile = np.add.reduceat(clipped, block.tile_starts, axis=2)  # (G, Ta, tiles)
+            per_tile = None
+            if clipped:
+                per_tile = np.add.reduceat(clipped[bi], self.blocks[bi].tile_starts, axis=2)  # (G, Ta, tiles)
             conversions: dict = {}  # tiles of one width share their (read-only) arrays
             no_clip = np.zeros(shape, dtype=np.int64)
             for j, i in enumerate(idx):
@@ -417,7 +442,7 @@ class LayerReader:
                 if outputs not in conversions:
                     conversions[outputs] = np.broadcast_to(n * self.kept_columns * outputs, shape)
                 clip = no_clip
-                if block is not None and per_tile[:, :, j].any():
+                if per_tile is not None and per_tile[:, :, j].any():
                     clip = np.zeros(shape, dtype=np.int64)
                     clip[:, active] = per_tile[:, :, j]
                 activity[i] = TileActivity(driven, energy[j], conversions[outputs], clip)
@@ -427,6 +452,50 @@ class LayerReader:
                 if extra is not None:
                     partial += extra
         return LayerRead(partial, tuple(activity), nonzero)
+
+    def _convert(self, drives: np.ndarray, rng, partial: np.ndarray, threads: int, squares: bool):
+        """The products, conversions and shift-and-add of every block of vectors (``read``), added into
+        ``partial``. Returns per row block the clipped conversions (G, Ta, block outputs) ([] when no cycle is
+        kept), and at the kept cycles, per cycle and row, the vectors that drove the row (Ta, rows) and, when
+        ``squares``, the sum of the squared drives (Ta, rows), else None; the workers count them per block."""
+        n, _, rows = drives.shape
+        ta = len(self.active)
+        binary = self.card.dac.bits == 1
+        if not self.blocks:
+            return [], np.zeros((ta, rows), np.int64), np.zeros((ta, rows), np.int64) if squares else None
+        nb = self.block_vectors
+        spans = [(a, min(n, a + nb)) for a in range(0, n, nb)]
+        gens = rng.spawn(len(spans)) if self.noise > 0 else [None] * len(spans)
+        workers = max(1, min(threads, len(spans)))
+        every = ta == drives.shape[1]
+        clipped = [[np.zeros((len(b.groups), ta, b.outs[1] - b.outs[0]), dtype=np.int64) for b in self.blocks]
+                   for _ in range(workers)]
+        counted = np.zeros((workers, ta, rows), dtype=np.int64)
+        summed = np.zeros((workers, ta, rows), dtype=np.int64) if squares and not binary else None
+        while len(self.scratch) < workers:
+            self.scratch.append({})
+
+        def work(w: int) -> None:
+            for i in range(w, len(spans), workers):
+                a, b = spans[i]
+                x_span = drives[a:b] if every else drives[a:b, self.active]
+                counted[w] += (x_span if binary else x_span != 0).sum(axis=0, dtype=np.int64)
+                if summed is not None:
+                    summed[w] += (x_span.astype(np.int64) ** 2).sum(axis=0)
+                for block, clip in zip(self.blocks, clipped[w]):
+                    r_lo = block.rows[0]
+                    for g, (r0, r1) in enumerate(block.groups):
+                        block.read(x_span[:, :, r_lo + r0 : r_lo + r1], g, self.noise, gens[i], partial[a:b],
+                                   clip[g], self.scratch[w], nb)
+
+        if workers == 1:
+            work(0)
+        else:
+            with single_threaded_blas():
+                list(_read_pool(workers).map(work, range(workers)))
+        count = counted.sum(axis=0)
+        square = None if not squares else count if binary else summed.sum(axis=0)
+        return [sum(c[bi] for c in clipped) for bi in range(len(self.blocks))], count, square
 
 
 def read_tile(

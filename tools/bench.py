@@ -19,6 +19,11 @@ bits (4 slices). Per cell size it prints:
 - ``events``: SimPy events of the run; ``peak_rss_mb``: peak resident memory of a fresh process that runs
   the whole ``simulate`` call on the workload (``resource.getrusage``).
 
+The simulation runs with one worker thread per core (``threads = 0``, the default), the GEMM with numpy's
+multithreaded BLAS. OpenBLAS's threads keep spinning for about 0.1 s after each multithreaded product, so each
+measurement starts after a pause (``PAUSE_S``) that lets the previous one's threads go idle: otherwise a
+spinning BLAS thread of the GEMM measurement would take a core from the simulation measured after it.
+
 Timing on a shared, noisy machine: each timing round runs in a fresh process and measures the GEMM and the
 simulation (trace off and on) in turn, ``--repeat`` times; ``--rounds`` rounds per cell size alternate
 between the cell sizes, and the best time of each measurement over all of them is kept (the least disturbed
@@ -47,12 +52,14 @@ import numpy as np
 from memsim.chip import program_chip
 from memsim.config import SimConfig
 from memsim.datasets import Dataset
-from memsim.engine import Engine, chunk_vectors
+from memsim.engine import Engine, available_cores, chunk_vectors
 from memsim.ledger import Ledger
 from memsim.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
 from memsim.tile import drive_codes
 from memsim.trace import TraceWriter
+
+PAUSE_S = 0.2  # before each timed measurement: OpenBLAS threads spin about 0.1 s after a multithreaded product
 
 
 def w2(cell_bits: int, vectors: int = 1000, rows: int = 256, outputs: int = 256) -> tuple[SimConfig, Workload]:
@@ -83,7 +90,8 @@ class Case:
         self.chip = program_chip(self.design, np.random.default_rng(self.config.seed))
         self.chip.readers  # noqa: B018  (prepared once per chip instance, like the cells)
         self.qx = self.design.qnet.quantize_input(self.workload.data.x)
-        self.chunk = chunk_vectors(self.design, self.config.memory_budget_mb << 20)
+        self.threads = available_cores()
+        self.chunk = chunk_vectors(self.design, self.config.memory_budget_mb << 20, self.threads)
         layer = self.design.layers[0]
         self.macs = vectors * layer.qlayer.rows * layer.qlayer.outputs
         # The GEMM limit's operands: per row group, all cycles' drives (T·N × R) and the S·C columns of
@@ -110,7 +118,7 @@ class Case:
         t0 = time.perf_counter()
         ledger = Ledger()
         writer = TraceWriter(trace_path, ledger) if trace_path else None
-        engine = Engine(self.chip, ledger, 0, np.random.default_rng(1), keep_outputs=False)
+        engine = Engine(self.chip, ledger, 0, np.random.default_rng(1), keep_outputs=False, threads=self.threads)
         res = engine.run(self.qx, self.chunk)
         if writer is not None:
             outcome = chip_outcome(0, res, ledger)
@@ -127,14 +135,18 @@ def time_case(cell_bits: int, repeat: int) -> dict:
         case.run(), case.run(trace), case.gemm()  # warm-up: page in code, buffers and BLAS threads
         t_gemm, t_off, t_on, events = [], [], [], 0
         for _ in range(repeat):
+            time.sleep(PAUSE_S)
             t_gemm.append(case.gemm())
+            time.sleep(PAUSE_S)
             t, events = case.run()
             t_off.append(t)
+            time.sleep(PAUSE_S)
             t_on.append(case.run(trace)[0])
     t0 = time.perf_counter()
     simulate(case.config, workload=case.workload)
     return {"gemm": t_gemm, "sim": t_off, "sim_trace": t_on, "events": events, "macs": case.macs,
-            "simulate_s": time.perf_counter() - t0, "chunk_vectors": case.chunk, "tiles": case.design.tiles}
+            "simulate_s": time.perf_counter() - t0, "chunk_vectors": case.chunk, "tiles": case.design.tiles,
+            "threads": case.threads}
 
 
 def summarize(cell_bits: int, rounds: list[dict]) -> dict:
@@ -152,7 +164,7 @@ def summarize(cell_bits: int, rounds: list[dict]) -> dict:
         "sim_s": float(s.min()), "sim_trace_s": float(st.min()), "gemm_s": float(g.min()),
         "median_sim_s": float(np.median(s)), "median_gemm_s": float(np.median(g)),
         "simulate_s": min(r["simulate_s"] for r in rounds), "events": rounds[0]["events"],
-        "chunk_vectors": rounds[0]["chunk_vectors"], "tiles": rounds[0]["tiles"],
+        "chunk_vectors": rounds[0]["chunk_vectors"], "tiles": rounds[0]["tiles"], "threads": rounds[0]["threads"],
         "timed_runs": len(s), "processes": len(rounds),
     }
 

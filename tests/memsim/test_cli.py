@@ -81,6 +81,7 @@ def bad_inputs(tmp_path):
         "negative age": (["--age", "-5"], "timing.age_s = -5.0 is out of range"),
         "empty buffer": (["--buffer", "0"], "timing.buffer_vectors = 0 is out of range"),
         "zero memory budget": (["--memory-budget", "0"], "memory_budget_mb = 0 is out of range"),
+        "negative threads": (["--threads", "-1"], "threads = -1 is out of range"),
     }
 
 
@@ -94,7 +95,7 @@ def _write(path, text):
     ["unknown card", "negative sigma", "zero ADC bits", "weight bits the slices cannot hold",
      "trace in a missing directory", "malformed TOML", "network shapes that do not chain",
      "network that does not fit the data", "unknown config key", "negative age", "empty buffer",
-     "zero memory budget"],
+     "zero memory budget", "negative threads"],
 )
 def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, run_cli, monkeypatch):
     args, fragment = bad_inputs[case]
