@@ -8,8 +8,8 @@ The TOML layout (every key optional; defaults below)::
     batch = 0           # vectors per simulation chunk; 0: as many as memory_budget_mb allows (results do not
                         # depend on it: a performance choice)
     memory_budget_mb = 256  # what one chunk may hold (inputs, drive codes, outputs, schedule), in MiB
-    threads = 0         # worker threads of the datapath; 0: one per core this process may use (results do
-                        # not depend on it: a performance choice)
+    threads = 0         # worker threads of the datapath; 0: one per core this process may use, as many as
+                        # half the memory budget allows (results do not depend on it: a performance choice)
     trace = "memsim-trace.h5"   # HDF5 trace path; "" writes no trace
 
     [devices]

@@ -46,7 +46,8 @@ from memsim.ledger import FS_PER_S, Ledger, LedgerRow, energy_zj
 from memsim.pipeline import KINDS, ChunkSchedule, LayerTiming, Pipeline, TileTiming, adc_load
 from memsim.tile import BLOCK_BYTES, drive_codes, single_threaded_blas
 
-__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "available_cores", "chunk_vectors", "static_energy_zj"]
+__all__ = ["Engine", "EngineResult", "Timeline", "adc_load", "available_cores", "chunk_vectors",
+           "default_threads", "static_energy_zj"]
 
 # Busy-interval components of the timeline (``Timeline.component`` indexes this tuple).
 TIMELINE_COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "reduce")
@@ -144,6 +145,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_threads(budget_bytes: int) -> int:
+    """Worker threads when none are configured: one per available core, but no more than half the memory
+    budget holds work blocks for (``chunk_vectors`` counts ``2·BLOCK_BYTES`` per worker), so that a machine
+    with many cores still simulates in large chunks."""
+    return max(1, min(available_cores(), int(budget_bytes) // (4 * BLOCK_BYTES)))
+
+
 def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
     """``P·units·t`` in zeptojoules, exact: ``zJ = W · fs · 10**6``, rounded once (half to even)."""
     return round(Fraction(power_w) * units * run_fs * 10**6)
@@ -155,17 +163,17 @@ def chunk_vectors(design, budget_bytes: int, threads: int = 1) -> int:
     Estimate per vector: the chunk's inputs (float and integer copies, ``32·inputs`` bytes); per layer its
     drive codes and the kept-cycle copies a read takes (``3·T·rows``, uint8), its integer accumulator,
     outputs, reference and float activations (``64·outputs``), and its schedule (``32·(tiles + 2)``). Fixed:
-    the fused read's work blocks (``memsim.tile.BLOCK_BYTES`` per layer and worker thread, twice with read
-    noise) and the programmed matrices. Nothing else grows with the chunk: events do not, and the inputs outside the chunk
-    are the caller's.
+    the fused read's work blocks (``memsim.tile.BLOCK_BYTES`` for each of ``threads`` workers, twice with read
+    noise, shared by the layers) and the programmed matrices. Nothing else grows with the chunk: events do
+    not, and the inputs outside the chunk are the caller's.
     """
     per_vector = 32 * design.qnet.layers[0].rows + 64
-    fixed = 0
+    fixed = 2 * BLOCK_BYTES * max(1, threads)
     for layer in design.layers:
         ql = layer.qlayer
         cycles = layer.cycles
         per_vector += 3 * cycles * ql.rows + 64 * ql.outputs + 32 * (len(layer.mapping.tiles) + 2)
-        fixed += 2 * BLOCK_BYTES * max(1, threads) + 8 * ql.rows * layer.encoded.kinds * ql.outputs
+        fixed += 8 * ql.rows * layer.encoded.kinds * ql.outputs
     return max(1, (int(budget_bytes) - fixed) // per_vector)
 
 
@@ -193,7 +201,8 @@ class Engine:
     inputs and every layer's int64 outputs (N, outputs), so that a caller can reduce them chunk by chunk;
     ``keep_outputs=False`` then drops them (``EngineResult.layer_outputs`` is empty), which keeps a long
     run's memory bounded. ``threads``: worker threads of the fused read (0: one per core this process may
-    run on); results do not depend on it.
+    run on); results do not depend on it. With more than one, BLAS runs single-threaded in this process for
+    the duration of ``run`` (``memsim.tile.single_threaded_blas``): the workers own the cores.
     """
 
     def __init__(

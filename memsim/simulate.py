@@ -21,7 +21,7 @@ from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
-from memsim.engine import Engine, EngineResult, Timeline, available_cores, chunk_vectors
+from memsim.engine import Engine, EngineResult, Timeline, chunk_vectors, default_threads
 from memsim.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
@@ -300,7 +300,7 @@ def simulate(
     x = workload.data.x
     n = x.shape[0]
     inputs = _LazyInputs(design.qnet, x)
-    threads = config.threads or available_cores()
+    threads = config.threads or default_threads(config.memory_budget_mb << 20)
     chunk = config.batch or chunk_vectors(design, config.memory_budget_mb << 20, threads)
     rng = np.random.default_rng(config.seed)
     on_chunk = progress(n * config.chips) if progress is not None else None

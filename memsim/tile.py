@@ -52,6 +52,7 @@ signals below 512 level steps), far below the noise itself.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -82,6 +83,23 @@ def single_threaded_blas():
     over threads of its own. OpenBLAS's threads keep spinning for about 0.1 s after each multithreaded call,
     taking a core from such workers, so a caller wraps the whole threaded run, not only the products."""
     return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@cache
+def _thread_work() -> threading.local:
+    """Per-thread work arrays of the fused read (``_work_array``)."""
+    return threading.local()
+
+
+def _work_array(name: str, dtype: np.dtype, size: int) -> np.ndarray:
+    """A flat work array of ``size`` elements for the calling thread, reused from read to read and shared by
+    every reader (it only grows): each worker thread holds one product block and one block of drives, about
+    ``BLOCK_BYTES``, whatever the number of layers."""
+    arrays = _thread_work().__dict__
+    buf = arrays.get((name, dtype))
+    if buf is None or buf.size < size:
+        buf = arrays[(name, dtype)] = np.empty(size, dtype=dtype)
+    return buf[:size]
 
 
 @cache
@@ -285,29 +303,23 @@ class _RowBlock:
         width = self.kinds * max(hi - lo for lo, hi in self.panels)
         return max(1, BLOCK_BYTES // (len(self.keep) * width * self.dtypes[g].itemsize))
 
-    def read(self, x_block: np.ndarray, g: int, noise: float, rng, partial: np.ndarray, clipped: np.ndarray,
-             scratch: dict, capacity: int) -> None:
-        """Convert row group ``g`` for one block of drives ``x_block`` (m, Ta, R) uint8, ``m <= capacity``; add
-        the shift-and-added sums (ADC steps) into ``partial`` (m, layer outputs) at this row block's
-        outputs and clipped conversions into ``clipped`` (Ta, outputs). ``scratch``: the caller's work arrays
-        (one set per worker thread, shared by the row blocks it reads one after another)."""
+    def read(self, x_block: np.ndarray, g: int, noise: float, rng, partial: np.ndarray, clipped: np.ndarray) -> None:
+        """Convert row group ``g`` for one block of drives ``x_block`` (m, Ta, R) uint8; add the shift-and-added
+        sums (ADC steps) into ``partial`` (m, layer outputs) at this row block's outputs and clipped conversions
+        into ``clipped`` (Ta, outputs). The work arrays are the calling thread's (``_work_array``)."""
         dtype, sum_dtype = self.dtypes[g], self.sum_dtypes[g]
         m, ta, rows = x_block.shape
         inner = self.matrices[g][0].shape[0]
         k = self.kinds
         width = k * max(hi - lo for lo, hi in self.panels)
-        xa = scratch.get(("x", dtype, capacity, ta, inner))
-        if xa is None:
-            xa = scratch[("x", dtype, capacity, ta, inner)] = np.zeros((capacity, ta, inner), dtype=dtype)
-            xa[:, :, inner - 1] = 1  # the always-on row that adds b
-        buf = scratch.get(("y", dtype, capacity * ta * width))
-        if buf is None:
-            buf = scratch[("y", dtype, capacity * ta * width)] = np.empty(capacity * ta * width, dtype=dtype)
+        xa = _work_array("x", dtype, m * ta * inner).reshape(m, ta, inner)
+        xa[:, :, rows] = 1  # the always-on row that adds b
+        buf = _work_array("y", dtype, m * ta * width)
         top, top_bits, unsigned = self.top, self.top_bits[dtype], _UNSIGNED[dtype]
         w = self.weights.reshape(-1).astype(sum_dtype)
         out_lo = self.outs[0]
-        np.copyto(xa[:m, :, :rows], x_block, casting="unsafe")
-        x = xa[:m].reshape(m * ta, inner)
+        np.copyto(xa[:, :, :rows], x_block, casting="unsafe")
+        x = xa.reshape(m * ta, inner)
         if noise > 0:
             xr = x[:, :rows]
             rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
@@ -367,7 +379,6 @@ class LayerReader:
         self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
         self.outputs = max((t.spec.out_stop for t in self.tiles), default=out_origin) - out_origin
         self.row_origin = row_origin
-        self.scratch: list[dict] = []  # per worker thread: the fused read's work blocks, reused chunk to chunk
         self.blocks = []
         by_rows: dict = {}
         for i, t in enumerate(self.tiles):
@@ -472,8 +483,6 @@ class LayerReader:
                    for _ in range(workers)]
         counted = np.zeros((workers, ta, rows), dtype=np.int64)
         summed = np.zeros((workers, ta, rows), dtype=np.int64) if squares and not binary else None
-        while len(self.scratch) < workers:
-            self.scratch.append({})
 
         def work(w: int) -> None:
             for i in range(w, len(spans), workers):
@@ -486,7 +495,7 @@ class LayerReader:
                     r_lo = block.rows[0]
                     for g, (r0, r1) in enumerate(block.groups):
                         block.read(x_span[:, :, r_lo + r0 : r_lo + r1], g, self.noise, gens[i], partial[a:b],
-                                   clip[g], self.scratch[w], nb)
+                                   clip[g])
 
         if workers == 1:
             work(0)

@@ -52,7 +52,7 @@ import numpy as np
 from memsim.chip import program_chip
 from memsim.config import SimConfig
 from memsim.datasets import Dataset
-from memsim.engine import Engine, available_cores, chunk_vectors
+from memsim.engine import Engine, chunk_vectors, default_threads
 from memsim.ledger import Ledger
 from memsim.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
@@ -90,7 +90,7 @@ class Case:
         self.chip = program_chip(self.design, np.random.default_rng(self.config.seed))
         self.chip.readers  # noqa: B018  (prepared once per chip instance, like the cells)
         self.qx = self.design.qnet.quantize_input(self.workload.data.x)
-        self.threads = available_cores()
+        self.threads = default_threads(self.config.memory_budget_mb << 20)
         self.chunk = chunk_vectors(self.design, self.config.memory_budget_mb << 20, self.threads)
         layer = self.design.layers[0]
         self.macs = vectors * layer.qlayer.rows * layer.qlayer.outputs

@@ -6,10 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from memsim import metrics, tile
+from memsim import engine, metrics, tile
 from memsim.chip import program_chip
 from memsim.config import SimConfig
-from memsim.engine import Engine, chunk_vectors
+from memsim.engine import Engine, available_cores, chunk_vectors, default_threads
 from memsim.ledger import Ledger
 from memsim.simulate import error_bit_histogram, prepare, simulate
 from memsim.trace import TraceWriter
@@ -73,6 +73,17 @@ def test_results_do_not_depend_on_the_thread_count():
             k: v for k, v in summaries[0].items() if k != "config"}
     for r in runs[1:]:
         assert r.chips[0].error_bits == runs[0].chips[0].error_bits
+
+
+def test_default_threads_follow_the_cores_and_the_memory_budget():
+    """One worker per core, but never more than half the memory budget holds work blocks for: 64 cores and the
+    default 256 MiB give 16 workers, whose blocks (2·4 MiB each) leave the chunk half the budget."""
+    assert default_threads(1 << 40) == available_cores()
+    assert default_threads(0) == 1
+    with mock.patch.object(engine, "available_cores", return_value=64):
+        assert default_threads(256 << 20) == 16
+        design = prepare(SimConfig(trace=""))[2]
+        assert chunk_vectors(design, 256 << 20, 16) > 1000
 
 
 def test_zero_variation_run_is_the_integer_reference():
