@@ -1,6 +1,6 @@
 """The fused read (``memsim.tile.LayerReader``) is exact: with variation, offsets, clipping, discards and any
 ADC step it equals a plain float64 read column by column and cycle by cycle (``column_signal`` and the ADC's
-own ``quantize``), whatever its dtype, blocks, panels or chunking; its read noise has the distribution of
+own ``quantize``), whatever its dtype, blocks, panels, threads or chunking; its read noise has the distribution of
 REFERENCE §2."""
 
 from dataclasses import replace
@@ -69,10 +69,11 @@ def reference_read(tiles, drives, card, significance, keep):
     block_bytes=st.sampled_from([tile.BLOCK_BYTES, 1, 5000]),
     panel_columns=st.sampled_from([tile.PANEL_COLUMNS, 1, 6]),
     float64=st.booleans(),
+    threads=st.integers(1, 3),
 )
 def test_fused_read_equals_the_per_column_reference_bit_for_bit(
     card_factory, seed, cell_bits, dac_bits, adc_bits, lsb_levels, encoding, xbar_rows, rows_per_read_frac,
-    sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64,
+    sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64, threads,
 ):
     rng = np.random.default_rng(seed)
     weight_bits = int(rng.integers(2, 7))
@@ -97,7 +98,7 @@ def test_fused_read_equals_the_per_column_reference_bit_for_bit(
     add_vectors = rng.integers(-1000, 1000, (len(drives), 1))
     with mock.patch.multiple(tile, BLOCK_BYTES=block_bytes, PANEL_COLUMNS=panel_columns, _EXACT_BITS=exact_bits):
         reader = LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds)
-        fused = reader.read(drives, None, add_outputs, add_vectors)
+        fused = reader.read(drives, None, add_outputs, add_vectors, threads)
     partial, clipped = reference_read(tiles, drives, card, layer.encoded.significance, layer.keep_kinds)
     np.testing.assert_array_equal(fused.partial, partial + add_outputs + add_vectors)
     for activity, clip in zip(fused.activity, clipped):
