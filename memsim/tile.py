@@ -53,7 +53,7 @@ signals below 512 level steps), far below the noise itself.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -104,7 +104,8 @@ def _work_array(name: str, dtype: np.dtype, size: int) -> np.ndarray:
 
 @cache
 def _read_pool(workers: int) -> ThreadPoolExecutor:
-    """The worker threads of the fused read, started on first use and shared by every reader."""
+    """The worker threads of the fused read besides the calling thread, started on first use and shared by
+    every reader."""
     return ThreadPoolExecutor(workers, thread_name_prefix="memsim-read")
 
 
@@ -501,7 +502,13 @@ class LayerReader:
             work(0)
         else:
             with single_threaded_blas():
-                list(_read_pool(workers).map(work, range(workers)))
+                others = [_read_pool(workers - 1).submit(work, w) for w in range(1, workers)]
+                try:
+                    work(0)  # the calling thread is a worker too
+                finally:
+                    wait(others)  # none is left writing when this returns or raises
+                for future in others:
+                    future.result()
         count = counted.sum(axis=0)
         square = None if not squares else count if binary else summed.sum(axis=0)
         return [sum(c[bi] for c in clipped) for bi in range(len(self.blocks))], count, square
