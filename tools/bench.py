@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=10,
                         help="timed repetitions per measurement and round (default 10)")
     parser.add_argument("--large", type=int, default=100_000, help="vectors of the peak-memory run (default 100000)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="timing rounds per cell size, each in a fresh process (default 4)")
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="timing rounds per cell size, each in a fresh process (default 6)")
     parser.add_argument("--worker", nargs=2, type=int, metavar=("CELL_BITS", "VECTORS"), help=argparse.SUPPRESS)
     parser.add_argument("--time", nargs=2, type=int, metavar=("CELL_BITS", "REPEAT"), help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
