@@ -223,11 +223,13 @@ def _busy(h5: h5py.File, timeline) -> None:
     n = 0 if timeline is None else len(timeline.start_fs)
     names = [_BUSY_NAMES[c] for c in TIMELINE_COMPONENTS]
     code = timeline.component.astype(np.intp) if n else np.zeros(0, dtype=np.intp)
+    component = np.array([COMPONENTS.index(c) for c, _ in names], dtype=COMPONENT_ENUM)  # by timeline index
+    action = np.array([ACTIONS.index(a) for _, a in names], dtype=ACTION_ENUM)
     _table(h5, "busy", {
         "layer": timeline.layer.astype(np.int32) if n else np.zeros(0, np.int32),
         "tile": timeline.tile.astype(np.int32) if n else np.zeros(0, np.int32),
-        "component": np.array([COMPONENTS.index(names[i][0]) for i in code], dtype=COMPONENT_ENUM),
-        "action": np.array([ACTIONS.index(names[i][1]) for i in code], dtype=ACTION_ENUM),
+        "component": component[code],
+        "action": action[code],
         "vector": timeline.vector.astype(np.int64) if n else np.zeros(0, np.int64),
         "start_s": timeline.start_fs / FS_PER_S if n else np.zeros(0),
         "end_s": timeline.stop_fs / FS_PER_S if n else np.zeros(0),
