@@ -155,21 +155,21 @@ class Ledger:
             out[k] = out.get(k, 0) + r.energy_zj
         return out
 
+    def _per_action(self, chip: int | None, total: int) -> dict[tuple[str, str], int]:
+        """Group totals (``total``: 0 counts, 1 energy in zJ) summed per ``(component, action)``."""
+        out: dict[tuple[str, str], int] = {}
+        for k, totals in self._groups().items():
+            if chip is None or k[0] == chip:
+                out[k[3:]] = out.get(k[3:], 0) + totals[total]
+        return out
+
     def by_action(self, chip: int | None = None) -> dict[tuple[str, str], int]:
         """Energy in zJ per ``(component, action)``."""
-        out: dict[tuple[str, str], int] = {}
-        for k, (_, e) in self._groups().items():
-            if chip is None or k[0] == chip:
-                out[k[3:]] = out.get(k[3:], 0) + e
-        return out
+        return self._per_action(chip, 1)
 
     def counts(self, chip: int | None = None) -> dict[tuple[str, str], int]:
         """Action counts per ``(component, action)``."""
-        out: dict[tuple[str, str], int] = {}
-        for k, (n, _) in self._groups().items():
-            if chip is None or k[0] == chip:
-                out[k[3:]] = out.get(k[3:], 0) + n
-        return out
+        return self._per_action(chip, 0)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """Columns of the event table (for traces and analysis)."""
