@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
-from devices.cost import Cost
-from devices.validate import check_choice, check_int, check_keys, check_nonnegative, check_positive
+from .adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
+from .cost import Cost
+from .validate import check_choice, check_int, check_keys, check_nonnegative, check_positive
 
 __all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "FlashAdc", "SarAdc", "adc_from_dict"]
 

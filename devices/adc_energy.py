@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
-from devices.validate import (
+from .validate import (
     check_choice,
     check_float_tuple,
     check_int,

@@ -28,17 +28,17 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from devices.adc import ADC_MODELS, Adc, adc_from_dict
-from devices.adc_energy import ADC_ENERGY_MODELS
-from devices.crossbar import Crossbar
-from devices.dac import Dac
-from devices.digital import Register, ShiftAdd
-from devices.disturb import DISTURB_MODELS, disturb_model_from_dict
-from devices.drift import DRIFT_MODELS, drift_model_from_dict
-from devices.memristor import MemristorCell
-from devices.sense_amp import SampleHold
-from devices.validate import check_keys
-from devices.variation import SIGMA_MODELS, sigma_model_from_dict
+from .adc import ADC_MODELS, Adc, adc_from_dict
+from .adc_energy import ADC_ENERGY_MODELS
+from .crossbar import Crossbar
+from .dac import Dac
+from .digital import Register, ShiftAdd
+from .disturb import DISTURB_MODELS, disturb_model_from_dict
+from .drift import DRIFT_MODELS, drift_model_from_dict
+from .memristor import MemristorCell
+from .sense_amp import SampleHold
+from .validate import check_keys
+from .variation import SIGMA_MODELS, sigma_model_from_dict
 
 SCHEMA_VERSION = 1
 
@@ -335,9 +335,8 @@ class DeviceCard:
 
 
 def _cards_dir():
-    # The cards live in their own package so that lookup does not depend on how ``devices`` itself was
-    # resolved (e.g. a ``tests/devices`` folder on sys.path can shadow it as a namespace package).
-    return files("devices.cards")
+    """The folder of the shipped cards (the ``cards`` package beside this module)."""
+    return files(__package__).joinpath("cards")
 
 
 def list_cards() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.validate import check_nonnegative
+from .validate import check_nonnegative
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from devices.cost import Cost
-from devices.validate import check_choice, check_int, check_nonnegative, check_positive
+from .cost import Cost
+from .validate import check_choice, check_int, check_nonnegative, check_positive
 
 READ_ENERGY_MODELS = ("cell", "lumped")
 

@@ -7,8 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.cost import Cost
-from devices.validate import check_int, check_nonnegative, check_positive
+from .cost import Cost
+from .validate import check_int, check_nonnegative, check_positive
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from devices.cost import Cost
-from devices.validate import check_int, check_nonnegative
+from .cost import Cost
+from .validate import check_int, check_nonnegative
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.validate import check_choice, check_float, check_keys
+from .validate import check_choice, check_float, check_keys
 
 _PREFIX = "cell.disturb"
 

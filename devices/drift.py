@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.validate import check_choice, check_float, check_keys, check_nonnegative, check_positive
+from .validate import check_choice, check_float, check_keys, check_nonnegative, check_positive
 
 _PREFIX = "cell.drift"
 

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.disturb import DISTURB_MODELS, DisturbModel, NoDisturb
-from devices.drift import DRIFT_MODELS, DriftModel, NoDrift
-from devices.validate import check_choice, check_float, check_int, check_nonnegative, check_positive
-from devices.variation import SIGMA_MODELS, NoVariation, SigmaModel, Table
+from .disturb import DISTURB_MODELS, DisturbModel, NoDisturb
+from .drift import DRIFT_MODELS, DriftModel, NoDrift
+from .validate import check_choice, check_float, check_int, check_nonnegative, check_positive
+from .variation import SIGMA_MODELS, NoVariation, SigmaModel, Table
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from devices.validate import check_choice, check_float_tuple, check_keys, check_nonnegative
+from .validate import check_choice, check_float_tuple, check_keys, check_nonnegative
 
 _PREFIX = "cell.variation"
 

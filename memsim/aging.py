@@ -2,10 +2,10 @@
 
 A chip instance is programmed once (``memsim.chip.program_chip``). ``age_chip`` returns the same chip as it
 reads ``age_s`` seconds after programming: every cell's conductance, reference columns included, goes
-through the card's drift model (``devices.drift``), a pure function of the programmed conductance and the
+through the card's drift model (``memsim.devices.drift``), a pure function of the programmed conductance and the
 age. memsim evaluates drift at ``t = age_s`` for the whole run: a run lasts micro- to milliseconds of
 simulated time, far below the seconds-to-years ages drift is measured over, so the conductances are
-constant during it. ``disturb_chip`` applies the card's read-disturb model (``devices.disturb``) for the read
+constant during it. ``disturb_chip`` applies the card's read-disturb model (``memsim.devices.disturb``) for the read
 pulses each layer row has received. Both rebuild the tiles' level-unit arrays (and their cell read energies)
 from the new conductances; the draw order of ``age_chip`` is fixed (layer by layer: its cells, then per tile
 its reference column) and nothing is drawn for a zero model or age.

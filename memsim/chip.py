@@ -14,12 +14,12 @@ from functools import cached_property
 
 import numpy as np
 
-from devices.card import DeviceCard
+from memsim.devices.card import DeviceCard
 from memsim.encoding import EncodedWeights, encode_weights, input_cycles, input_slices
 from memsim.mapping import LayerMapping, TileSpec, map_layer
 from memsim.pipeline import LayerTiming, layer_timings
-from memsim.plan import Plan
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.planning.plan import Plan
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 from memsim.tile import LayerReader, ProgrammedTile, program_layer
 
 

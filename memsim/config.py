@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from devices.validate import check_float, check_int
+from memsim.devices.validate import check_float, check_int
 from memsim.encoding import ENCODINGS
 from memsim.files import read_toml
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices.card import DeviceCard
+from memsim.devices.card import DeviceCard
 from memsim.ledger import time_fs
 
 NEG = -(1 << 60)  # "no constraint yet": far below any time, far above int64's minimum

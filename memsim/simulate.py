@@ -14,19 +14,19 @@ from functools import cached_property
 
 import numpy as np
 
-from devices.card import DeviceCard, load_card
+from memsim.devices.card import DeviceCard, load_card
 from memsim import metrics
 from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
-from memsim.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
+from memsim.workload.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
 from memsim.engine import Engine, EngineResult, Timeline, chunk_vectors, default_threads
-from memsim.fixedpoint import bit_length
+from memsim.workload.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
-from memsim.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
-from memsim.plan import Plan, check_plan_fits
-from memsim.quantize import quantize_network
+from memsim.workload.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
+from memsim.planning.plan import Plan, check_plan_fits
+from memsim.workload.quantize import quantize_network
 
 
 @dataclass(frozen=True)

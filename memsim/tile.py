@@ -60,7 +60,7 @@ from functools import cache, cached_property
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from devices.card import DeviceCard
+from memsim.devices.card import DeviceCard
 from memsim.encoding import EncodedWeights
 from memsim.ledger import energy_zj
 from memsim.mapping import LayerMapping, TileSpec

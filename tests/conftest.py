@@ -2,15 +2,15 @@
 
 import pytest
 
-from devices.adc import SarAdc
-from devices.adc_energy import TableEnergy
-from devices.card import DeviceCard
-from devices.crossbar import Crossbar
-from devices.dac import Dac
-from devices.digital import Register, ShiftAdd
-from devices.memristor import MemristorCell
-from devices.sense_amp import SampleHold
-from devices.variation import NoVariation, Proportional
+from memsim.devices.adc import SarAdc
+from memsim.devices.adc_energy import TableEnergy
+from memsim.devices.card import DeviceCard
+from memsim.devices.crossbar import Crossbar
+from memsim.devices.dac import Dac
+from memsim.devices.digital import Register, ShiftAdd
+from memsim.devices.memristor import MemristorCell
+from memsim.devices.sense_amp import SampleHold
+from memsim.devices.variation import NoVariation, Proportional
 
 
 def make_card(
@@ -50,7 +50,7 @@ def card_factory():
 @pytest.fixture
 def run_cli(capsys):
     """Run ``memsim argv`` through the console entry point; return (exit code, stdout, stderr)."""
-    from memsim.cli import main
+    from memsim.cli.main import main
 
     def run(argv):
         try:

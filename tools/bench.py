@@ -51,10 +51,10 @@ import numpy as np
 
 from memsim.chip import program_chip
 from memsim.config import SimConfig
-from memsim.datasets import Dataset
+from memsim.workload.datasets import Dataset
 from memsim.engine import Engine, chunk_vectors, default_threads
 from memsim.ledger import Ledger
-from memsim.network import DenseLayer, Network
+from memsim.workload.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
 from memsim.tile import drive_codes
 from memsim.trace import TraceWriter
@@ -209,7 +209,7 @@ def in_fresh_process(*args: str) -> dict:
 def digits_cli(tmp: str, repeat: int) -> dict:
     """Wall time of ``memsim simulate`` with its defaults (trace written into a temporary directory)."""
     exe = Path(sys.executable).with_name("memsim")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "memsim.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "memsim.cli.main"]
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()

@@ -19,12 +19,12 @@ import time
 
 import numpy as np
 
-from devices.card import load_card
+from memsim.devices.card import load_card
 from memsim.chip import design_chip, program_chip
 from memsim.engine import Engine
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 
 def w2_design(outputs: int = 256):

@@ -18,7 +18,7 @@ import json
 import sys
 
 from memsim.config import SimConfig
-from memsim.plots import MissingMatplotlib, check_output, new_figure, require_matplotlib, save
+from memsim.trace.plots import MissingMatplotlib, check_output, new_figure, require_matplotlib, save
 from memsim.simulate import simulate
 from memsim.trace.report import si
 

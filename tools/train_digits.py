@@ -1,9 +1,9 @@
 """Train memsim's built-in digits network once, in floating point, and write it as a network .npz.
 
 The network is a small ReLU MLP (64 pixels -> 64 -> 32 -> 10 logits) fitted with scikit-learn's
-MLPClassifier on the digits "train" split only (memsim.datasets.digits_splits, seed 0). Early stopping is
+MLPClassifier on the digits "train" split only (memsim.workload.datasets.digits_splits, seed 0). Early stopping is
 off, so the fit uses every training image and is fully determined by --random-state. The weights are saved
-with memsim.network.save_network together with a provenance string, and the tool prints the float
+with memsim.workload.network.save_network together with a provenance string, and the tool prints the float
 accuracy on all three splits as computed by Network.forward_float (the same path the simulator uses).
 
     python tools/train_digits.py                 # rewrites memsim/data/digits_mlp.npz
@@ -24,12 +24,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 import memsim
-from memsim.datasets import digits_splits
-from memsim.network import DenseLayer, Network, save_network
+from memsim.workload.datasets import digits_splits
+from memsim.workload.network import DenseLayer, Network, save_network
 
 
 def default_output() -> Path:
-    """The packaged location that memsim.network.builtin_network("digits-mlp") reads."""
+    """The packaged location that memsim.workload.network.builtin_network("digits-mlp") reads."""
     return Path(memsim.__file__).resolve().parent / "data" / "digits_mlp.npz"
 
 

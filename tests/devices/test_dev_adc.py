@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from devices.adc import ADC_ENERGY_MODELS, ADC_MODELS, FlashAdc, SarAdc, adc_from_dict
-from devices.adc_energy import FlashComparatorsEnergy, NeuroSimSarEnergy, TableEnergy, adc_energy_from_dict
+from memsim.devices.adc import ADC_ENERGY_MODELS, ADC_MODELS, FlashAdc, SarAdc, adc_from_dict
+from memsim.devices.adc_energy import FlashComparatorsEnergy, NeuroSimSarEnergy, TableEnergy, adc_energy_from_dict
 
 ISAAC_TABLE = TableEnergy(
     table_bits=(4, 5, 6, 7, 8, 9, 10), e_conv_j=tuple(e * 1e-12 for e in (0.79, 0.99, 1.20, 1.42, 1.67, 1.97, 2.38))

@@ -5,14 +5,14 @@ from importlib.resources import files
 
 import pytest
 
-from devices.adc import SarAdc
-from devices.adc_energy import NeuroSimSarEnergy, TableEnergy
-from devices.card import DeviceCard, list_cards, load_card, to_si
-from devices.variation import Additive, Proportional
+from memsim.devices.adc import SarAdc
+from memsim.devices.adc_energy import NeuroSimSarEnergy, TableEnergy
+from memsim.devices.card import DeviceCard, list_cards, load_card, to_si
+from memsim.devices.variation import Additive, Proportional
 
 
 def isaac_text() -> str:
-    return files("devices.cards").joinpath("isaac-2016.toml").read_text(encoding="utf-8")
+    return files("memsim.devices.cards").joinpath("isaac-2016.toml").read_text(encoding="utf-8")
 
 
 def write_variant(tmp_path, section: str, key: str, new_line: str) -> str:

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from devices.card import load_card
-from devices.disturb import LinearDisturb, NoDisturb, disturb_model_from_dict
-from devices.drift import LogRelaxation, NoDrift, PowerLaw, drift_model_from_dict
+from memsim.devices.card import load_card
+from memsim.devices.disturb import LinearDisturb, NoDisturb, disturb_model_from_dict
+from memsim.devices.drift import LogRelaxation, NoDrift, PowerLaw, drift_model_from_dict
 
 G = np.array([[1e-6, 4e-6], [7e-6, 10e-6]])
 
@@ -89,4 +89,4 @@ def test_cards_carry_drift_models_with_sources(tmp_path):
 def load_card_text():
     from importlib.resources import files
 
-    return files("devices.cards").joinpath("isaac-2016.toml").read_text(encoding="utf-8")
+    return files("memsim.devices.cards").joinpath("isaac-2016.toml").read_text(encoding="utf-8")

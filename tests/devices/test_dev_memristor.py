@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from devices.memristor import MemristorCell, read_energy_j
-from devices.variation import Additive, Proportional, Table
+from memsim.devices.memristor import MemristorCell, read_energy_j
+from memsim.devices.variation import Additive, Proportional, Table
 
 BASE = dict(bits_per_cell=2, g_min_s=1e-6, g_max_s=10e-6, v_read_v=0.5)
 

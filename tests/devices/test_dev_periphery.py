@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from devices.crossbar import Crossbar
-from devices.dac import Dac
-from devices.digital import Register, ShiftAdd
-from devices.sense_amp import SampleHold
+from memsim.devices.crossbar import Crossbar
+from memsim.devices.dac import Dac
+from memsim.devices.digital import Register, ShiftAdd
+from memsim.devices.sense_amp import SampleHold
 
 
 def test_dac():

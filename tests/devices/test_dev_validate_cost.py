@@ -2,8 +2,8 @@
 
 import pytest
 
-from devices.cost import Cost
-from devices.validate import check_choice, check_float, check_float_tuple, check_int, check_keys, check_positive
+from memsim.devices.cost import Cost
+from memsim.devices.validate import check_choice, check_float, check_float_tuple, check_int, check_keys, check_positive
 
 
 def test_int_message_names_field_value_and_range():

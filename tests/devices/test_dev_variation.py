@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from devices.variation import (
+from memsim.devices.variation import (
     SIGMA_MODELS,
     Additive,
     NoVariation,

@@ -5,15 +5,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from devices.disturb import LinearDisturb
-from devices.drift import PowerLaw
+from memsim.devices.disturb import LinearDisturb
+from memsim.devices.drift import PowerLaw
 from memsim.aging import age_chip, disturb_chip
 from memsim.chip import design_chip, program_chip
 from memsim.config import SimConfig
 from memsim.engine import Engine
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 from memsim.simulate import simulate
 
 

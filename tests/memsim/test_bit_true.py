@@ -15,9 +15,9 @@ from memsim import tile
 from memsim.chip import Discard, design_chip, program_chip
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
 from memsim.engine import Engine
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 
 def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):

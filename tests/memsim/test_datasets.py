@@ -1,10 +1,10 @@
-"""Tests of memsim.datasets: Dataset validation, the digits splits, the .npz format, the registry."""
+"""Tests of memsim.workload.datasets: Dataset validation, the digits splits, the .npz format, the registry."""
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from memsim.datasets import (
+from memsim.workload.datasets import (
     BUILTIN_DATASETS,
     Dataset,
     builtin_dataset,

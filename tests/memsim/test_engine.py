@@ -7,9 +7,9 @@ import pytest
 
 from memsim.chip import Discard, design_chip, program_chip
 from memsim.engine import Engine
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger, energy_zj
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 
 def two_layer_qnet(seed=0, rows=40, hidden=9, outs=5):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from memsim.chip import design_chip
-from memsim.error_model import analyze_layer, error_bit_positions, measure_code_errors
-from memsim.fixedpoint import FixedFormat
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.planning.error_model import analyze_layer, error_bit_positions, measure_code_errors
+from memsim.workload.fixedpoint import FixedFormat
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 
 def single_tile_layer(card):

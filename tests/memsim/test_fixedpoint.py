@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memsim.fixedpoint import FixedFormat, frac_bits_for, shift_right_floor, truncate_output
+from memsim.workload.fixedpoint import FixedFormat, frac_bits_for, shift_right_floor, truncate_output
 
 
 @given(max_abs=st.floats(1e-6, 1e6), bits=st.integers(2, 16), signed=st.booleans())

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from memsim import tile
 from memsim.chip import Discard, design_chip, program_chip
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
-from memsim.fixedpoint import FixedFormat
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.fixedpoint import FixedFormat
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 from memsim.tile import LayerReader, column_signal, drive_codes
 
 

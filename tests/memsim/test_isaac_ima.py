@@ -11,12 +11,12 @@ rows (every input bit is 1, so every DAC drives) and convert every used column: 
 import numpy as np
 import pytest
 
-from devices.card import load_card
+from memsim.devices.card import load_card
 from memsim.chip import design_chip, program_chip
 from memsim.engine import Engine
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 ISAAC_IMA_W = 24.08e-3  # REFERENCE §3: IMA total at full utilization
 

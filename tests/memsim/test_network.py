@@ -1,12 +1,12 @@
-"""Tests of memsim.network: layer and network validation, float forward pass, the .npz format, the built-in network."""
+"""Tests of memsim.workload.network: layer and network validation, float forward pass, the .npz format, the built-in network."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from memsim.datasets import digits_splits
-from memsim.network import (
+from memsim.workload.datasets import digits_splits
+from memsim.workload.network import (
     BUILTIN_NETWORKS,
     DenseLayer,
     Network,

@@ -14,11 +14,11 @@ import pytest
 
 from memsim.chip import design_chip, program_chip
 from memsim.engine import Engine, static_energy_zj
-from memsim.fixedpoint import FixedFormat
+from memsim.workload.fixedpoint import FixedFormat
 from memsim import pipeline
 from memsim.ledger import FS_PER_S, Ledger
 from memsim.pipeline import NEG, Pipeline
-from memsim.quantize import QuantizedLayer, QuantizedNetwork
+from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 NS = 1_000_000  # fs per ns
 W4 = FixedFormat(4, 3, True)  # offset encoding: 2 slices of 2-bit cells, K = 2 columns per output

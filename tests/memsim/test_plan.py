@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from memsim.config import SimConfig
-from memsim.plan import LayerPlan, Plan
+from memsim.planning.plan import LayerPlan, Plan
 from memsim.simulate import simulate
 
 

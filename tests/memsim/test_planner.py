@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from memsim.cli import main
+from memsim.cli.main import main
 from memsim.config import SimConfig
-from memsim.plan import Plan
-from memsim.planner import compare_row, plan_network
+from memsim.planning.plan import Plan
+from memsim.planning.planner import compare_row, plan_network
 
 NO_VARIATION = {"cell": {"variation": {"model": "none"}}}
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import memsim.trace
-from memsim import plots
-from memsim.cli import main
+from memsim.trace import plots
+from memsim.cli.main import main
 from memsim.trace.report import summarize
 from memsim.trace.timeline import busy_intervals
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import memsim.trace
-from memsim.cli import main
+from memsim.cli.main import main
 from memsim.ledger import ACTIONS, COMPONENTS
 
 GOLDEN = Path(__file__).resolve().parents[2] / "traces" / "reference.h5"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memsim.datasets import builtin_dataset
+from memsim.workload.datasets import builtin_dataset
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "sweep_sigma.py"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices.validate import check_int
+from memsim.devices.validate import check_int
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from devices.card import DeviceCard
+from memsim.devices.card import DeviceCard
 from memsim.chip import LayerDesign
 from memsim.encoding import input_slices
-from memsim.fixedpoint import bit_length
+from memsim.workload.fixedpoint import bit_length
 from memsim.tile import column_signal, program_layer, read_tile
 
 

@@ -1,7 +1,7 @@
 """Pictures of a trace (``memsim trace plot``): energy breakdown, timeline, error positions, accuracy.
 
 matplotlib is an optional extra (``pip install 'memsim[plot]'``) and is imported only when a plot is made,
-so ``import memsim.plots`` works without it; a missing matplotlib raises ``MissingMatplotlib`` with the
+so ``import memsim.trace.plots`` works without it; a missing matplotlib raises ``MissingMatplotlib`` with the
 install command. Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), which renders
 with the non-interactive Agg canvas and never touches pyplot's global state or the user's chosen backend,
 so plotting from a notebook or a headless server behaves the same. Files are written atomically (temporary

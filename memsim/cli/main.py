@@ -11,9 +11,9 @@ import sys
 
 import click
 
-from memsim.cli_options import config_from_options, workload_options
-from memsim.cli_plan import plan
-from memsim.cli_trace import trace
+from memsim.cli.options import config_from_options, workload_options
+from memsim.cli.plan import plan
+from memsim.cli.trace import trace
 from memsim.ledger import Ledger
 from memsim.trace.report import accuracy_lines, si
 
@@ -118,7 +118,7 @@ def simulate(config_file, sigma, adc_bits, no_trace, as_json, **fields) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def devices(as_json: bool) -> None:
     """List the device cards with their key figures."""
-    from devices.card import list_cards, load_card
+    from memsim.devices.card import list_cards, load_card
 
     cards = {name: load_card(name).summary() for name in list_cards()}
     if as_json:

@@ -163,7 +163,7 @@ class Network:
 def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
     """Read every array of an `.npz` archive into memory, turning I/O and format failures into one-line ValueErrors.
 
-    Used by `load_network` and by `memsim.datasets.load_dataset`; `kind` ("network", "dataset") only words
+    Used by `load_network` and by `memsim.workload.datasets.load_dataset`; `kind` ("network", "dataset") only words
     the messages. Pickled (object) arrays are refused: archives hold plain numbers and strings only.
     """
     path = Path(path)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import tomli_w
 
-from devices.validate import check_choice, check_int
+from memsim.devices.validate import check_choice, check_int
 from memsim.encoding import slices_needed
 from memsim.files import atomic_write, check_writable, read_toml
 

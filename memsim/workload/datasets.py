@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memsim.network import npz_string, read_npz
+from memsim.workload.network import npz_string, read_npz
 
 DIGITS_SPLIT_FRACTIONS = {"train": 0.6, "calibration": 0.2, "test": 0.2}
 DIGITS_SPLIT_SEED = 0

@@ -1,6 +1,6 @@
 """Pictures of the planner's world: the error model over partial sums ``(s, t)`` and the σ sweep.
 
-Drawn with the helpers of ``memsim.plots`` (Agg figures, no pyplot state, atomic writes; matplotlib is the
+Drawn with the helpers of ``memsim.trace.plots`` (Agg figures, no pyplot state, atomic writes; matplotlib is the
 optional ``plot`` extra).
 """
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memsim.error_model import LayerErrorModel
-from memsim.plots import new_figure, require_matplotlib, save
+from memsim.planning.error_model import LayerErrorModel
+from memsim.trace.plots import new_figure, require_matplotlib, save
 
 
 def error_model_figure(models: tuple[LayerErrorModel, ...], positions: list[dict[int, int]]):

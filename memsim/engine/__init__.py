@@ -39,7 +39,7 @@ from functools import partial
 import numpy as np
 import simpy
 
-from devices.validate import check_int
+from memsim.devices.validate import check_int
 from memsim.aging import disturb_chip
 from memsim.chip import LayerDesign, ProgrammedChip
 from memsim.ledger import FS_PER_S, Ledger, LedgerRow, energy_zj

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memsim.fixedpoint import FixedFormat, frac_bits_for, truncate_output
-from memsim.network import Network
+from memsim.workload.fixedpoint import FixedFormat, frac_bits_for, truncate_output
+from memsim.workload.network import Network
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def quantize_network(
     """Choose power-of-two formats per layer from the weights and calibration activations.
 
     ``weight_bits`` gives ``Bw`` per layer. ``weight_shifts`` (default 0) adds fractional bits beyond the
-    range-fitting scale: finer resolution, with the largest weights saturating (``memsim.plan``). Hidden
+    range-fitting scale: finer resolution, with the largest weights saturating (``memsim.planning.plan``). Hidden
     layers must end in ReLU: the hardware's activations are unsigned.
     """
     shifts = weight_shifts if weight_shifts is not None else (0,) * len(weight_bits)

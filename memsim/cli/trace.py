@@ -1,7 +1,7 @@
 """``memsim trace``: summary, plot, timeline, compare and export of HDF5 traces.
 
 Each subcommand opens the trace(s) with ``memsim.trace.open`` and calls one library function
-(``memsim.trace.report``, ``memsim.trace.export``, ``memsim.plots``). Bad input raises ``ValueError`` and
+(``memsim.trace.report``, ``memsim.trace.export``, ``memsim.trace.plots``). Bad input raises ``ValueError`` and
 ``memsim.cli.main`` turns it into one line on stderr and exit code 2; a missing matplotlib is reported the
 same way.
 """
@@ -61,8 +61,8 @@ def plot(path: str, kind: str, output: str | None, chip: int) -> None:
     """Draw the energy breakdown, the timeline of one chip, error positions or accuracy across chips."""
     from pathlib import Path
 
-    from memsim.plots import MissingMatplotlib, check_output
-    from memsim.plots import plot as draw
+    from memsim.trace.plots import MissingMatplotlib, check_output
+    from memsim.trace.plots import plot as draw
 
     out = output or f"{Path(path).stem}-{kind}.png"
     check_output(out)
@@ -81,8 +81,8 @@ def timeline(path: str, output: str | None) -> None:
     """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run)."""
     from pathlib import Path
 
-    from memsim.plots import MissingMatplotlib, check_output
-    from memsim.plots import plot as draw
+    from memsim.trace.plots import MissingMatplotlib, check_output
+    from memsim.trace.plots import plot as draw
 
     out = output or f"{Path(path).stem}-timeline.png"
     check_output(out)

@@ -6,10 +6,10 @@ variation. Every accuracy here is measured on the calibration split by Monte Car
 instances (seed ``config.seed + PLANNING_SEED_OFFSET``); ``evaluate`` then compares plans on the test split
 with the config's own seed, so evaluation chips are never the chips the planner used.
 
-Search, guided by the analytic error model (``memsim.error_model``) and verified by simulation:
+Search, guided by the analytic error model (``memsim.planning.error_model``) and verified by simulation:
 
 1. *Precision and placement.* For each weight precision ``Bw`` (uniform over layers, from the hardware's
-   down), each layer's shift ``h`` (``memsim.plan``: resolution kept versus largest weights saturated) is
+   down), each layer's shift ``h`` (``memsim.planning.plan``: resolution kept versus largest weights saturated) is
    chosen where the predicted error — weight quantization and saturation error plus the error model's
    variation error — is least, relative to the layer's output power. Fewer bits at a fine scale leave the
    upper slices empty (level 0, discarded for free) and move the remaining variation errors toward the bits
@@ -30,12 +30,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from devices.card import DeviceCard, load_card
+from memsim.devices.card import DeviceCard, load_card
 from memsim import metrics
 from memsim.config import SimConfig
-from memsim.datasets import Dataset
-from memsim.error_model import LayerErrorModel, analyze_layer, measure_error_positions
-from memsim.plan import LayerPlan, Plan
+from memsim.workload.datasets import Dataset
+from memsim.planning.error_model import LayerErrorModel, analyze_layer, measure_error_positions
+from memsim.planning.plan import LayerPlan, Plan
 from memsim.simulate import Workload, load_workload, prepare, simulate
 
 PLANNING_SEED_OFFSET = 1_000_003

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from memsim.cli_options import config_from_options, workload_options
+from memsim.cli.options import config_from_options, workload_options
 from memsim.files import atomic_write, check_writable
-from memsim.plan import check_plan_output
+from memsim.planning.plan import check_plan_output
 from memsim.trace.report import si
 
 
@@ -73,7 +73,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
          sweep_sigma, png, as_json,
          **fields) -> None:
     """Find the quantization plan with the most correct operations per joule within an accuracy budget."""
-    from memsim import planner
+    from memsim.planning import planner
 
     cfg = config_from_options(config_file, sigma, adc_bits, **fields)
     chips = fields.get("chips") or 5
@@ -86,7 +86,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     log = None if as_json else (lambda msg: click.echo(msg, err=True))
     for path, name in ((png, "--png"), (error_map, "--error-map")):
         if path:
-            from memsim.plots import check_output
+            from memsim.trace.plots import check_output
 
             check_output(path)
             if name == "--png" and not sweep_sigma:
@@ -94,7 +94,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     if sweep_sigma:
         rows = planner.sweep_sigma(cfg, _sigmas(sweep_sigma), budget, plan_chips, chips, margin, log)
         if png:
-            from memsim.plan_plots import save_sweep
+            from memsim.planning.plots import save_sweep
 
             _draw(lambda: save_sweep(rows, png))
         if as_json:
@@ -122,7 +122,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
             with atomic_write(error_model_json) as tmp:
                 tmp.write_text(json.dumps({"layers": report}, indent=1), encoding="utf-8")
         if error_map:
-            from memsim.plan_plots import save_error_model
+            from memsim.planning.plots import save_error_model
 
             _draw(lambda: save_error_model(models, positions, error_map))
     if as_json:
@@ -138,7 +138,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
 
 
 def _draw(make) -> None:
-    from memsim.plots import MissingMatplotlib
+    from memsim.trace.plots import MissingMatplotlib
 
     try:
         make()
