@@ -9,13 +9,14 @@ from typing import ClassVar
 import numpy as np
 
 from .adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
+from .component import Component, action
 from .cost import Cost
 from .validate import check_choice, check_int, check_keys, check_nonnegative, check_positive
 
-__all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "FlashAdc", "SarAdc", "adc_from_dict"]
+__all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "AdcBase", "FlashAdc", "SarAdc", "adc_from_dict"]
 
 
-class _AdcBase:
+class AdcBase(Component):
     """Quantization and cost shared by every ADC kind (REFERENCE §1 "ADC"); subclasses give ``latency_s``.
 
     ``code = clamp(floor(x/lsb_levels + 0.5), 0, 2**bits - 1)`` where ``x = (I - I_ref)/I_lsb`` is the column
@@ -25,6 +26,8 @@ class _AdcBase:
     A conversion is *clipped* when its unclipped code is below 0 or above ``max_code``. ``p_static_w`` is the
     static (leakage) power of one ADC, drawn whether it converts or not.
     """
+
+    prefix: ClassVar[str] = "adc"
 
     def _check_common(self) -> None:
         check_int("adc.bits", self.bits, 1, 16)
@@ -66,24 +69,29 @@ class _AdcBase:
             raise ValueError(f"adc.lsb_a = {lsb_a!r} is out of range; allowed > 0")
         return self.quantize((np.asarray(current_a, dtype=np.float64) - ref_a) / lsb)
 
-    def conversion_cost(self) -> Cost:
+    @action("column conversions")
+    def convert_cost(self) -> Cost:
         """Cost of ONE conversion: ``Cost(energy.energy_j(bits, latency_s), latency_s)``."""
         latency = self.latency_s
         return Cost(self.energy.energy_j(self.bits, latency), latency)
 
+    @action("conversions that saturated (a counter: the conversion is already priced)")
+    def clip_cost(self) -> Cost:
+        """A clipped conversion costs nothing beyond the conversion itself: ``Cost(0, 0)``."""
+        return Cost(0.0, 0.0)
+
 
 @dataclass(frozen=True)
-class SarAdc(_AdcBase):
+class SarAdc(AdcBase):
     """Successive-approximation ADC: one comparison per bit plus ``overhead_cycles`` (sampling/reset).
 
     Latency per conversion ``(bits + overhead_cycles)·t_cycle_s`` (NeuroSim: ``(N + 1)`` cycles of 1 ns,
-    REFERENCE §3). Energy from ``energy`` (``ADC_ENERGY_MODELS``). Quantization: see ``_AdcBase``. Validity:
+    REFERENCE §3). Energy from ``energy`` (``ADC_ENERGY_MODELS``). Quantization: see ``AdcBase``. Validity:
     ``bits`` 1..16, ``t_cycle_s > 0``, ``overhead_cycles >= 0``, ``lsb_levels > 0``, and ``bits`` within the
     energy model's range.
     """
 
     kind: ClassVar[str] = "sar"
-    prefix: ClassVar[str] = "adc"
     bits: int = field(metadata={"unit": "bit"})
     energy: AdcEnergyModel = field(metadata={"section": "model"})
     t_cycle_s: float = field(metadata={"unit": "s"})
@@ -103,15 +111,14 @@ class SarAdc(_AdcBase):
 
 
 @dataclass(frozen=True)
-class FlashAdc(_AdcBase):
+class FlashAdc(AdcBase):
     """Flash ADC: ``2**bits - 1`` comparators resolve a conversion in one cycle, latency ``t_conv_s``.
 
-    Energy from ``energy`` (typically ``flash_comparators``). Quantization: see ``_AdcBase``. Validity:
+    Energy from ``energy`` (typically ``flash_comparators``). Quantization: see ``AdcBase``. Validity:
     ``bits`` 1..16, ``t_conv_s > 0``, ``lsb_levels > 0``.
     """
 
     kind: ClassVar[str] = "flash"
-    prefix: ClassVar[str] = "adc"
     bits: int = field(metadata={"unit": "bit"})
     energy: AdcEnergyModel = field(metadata={"section": "model"})
     t_conv_s: float = field(metadata={"unit": "s"})

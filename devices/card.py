@@ -29,6 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .adc import ADC_MODELS, Adc, adc_from_dict
+from .component import Component
 from .adc_energy import ADC_ENERGY_MODELS
 from .crossbar import Crossbar
 from .dac import Dac
@@ -38,6 +39,7 @@ from .drift import DRIFT_MODELS, drift_model_from_dict
 from .memristor import MemristorCell
 from .sense_amp import SampleHold
 from .validate import check_keys
+from .vocabulary import COMPONENTS
 from .variation import SIGMA_MODELS, sigma_model_from_dict
 
 SCHEMA_VERSION = 1
@@ -291,7 +293,7 @@ class DeviceCard:
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""
         xb, cell, adc = self.crossbar, self.cell, self.adc
-        conv = adc.conversion_cost()
+        conv = adc.convert_cost()
         variation = _as_plain(cell.variation)
         drift = _as_plain(cell.drift)
         return {
@@ -314,6 +316,10 @@ class DeviceCard:
             "columns_per_adc": xb.columns_per_adc,
             "n_adcs": xb.n_adcs,
         }
+
+    def components(self) -> dict[str, Component]:
+        """The priced components in ledger order (``memsim.devices.vocabulary.COMPONENTS``), by name."""
+        return {name: getattr(self, name) for name in COMPONENTS}
 
     def to_dict(self) -> dict:
         """Every field in SI units plus sources, JSON-serialisable; ``DeviceCard.from_dict`` inverts it."""

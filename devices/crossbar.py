@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .component import Component, action
 from .cost import Cost
 from .validate import check_choice, check_int, check_nonnegative, check_positive
 
@@ -12,7 +13,7 @@ READ_ENERGY_MODELS = ("cell", "lumped")
 
 
 @dataclass(frozen=True)
-class Crossbar:
+class Crossbar(Component):
     """A ``rows × cols`` crossbar whose columns share ``n_adcs = ceil(cols/columns_per_adc)`` ADCs.
 
     Column currents follow REFERENCE §1 "Column read", ``I_j = v_unit·Σ_i x_i·G_ij``. ``e_array_read_j`` is
@@ -52,6 +53,7 @@ class Crossbar:
         """ADCs per crossbar, ``ceil(cols/columns_per_adc)``."""
         return -(-self.cols // self.columns_per_adc)
 
+    @action("array reads: one per vector, kept input cycle and row group")
     def read_cost(self, cell_energy_j: float = 0.0) -> Cost:
         """Cost of ONE array read (one input cycle).
 

@@ -7,12 +7,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from .component import Component, action
 from .cost import Cost
 from .validate import check_int, check_nonnegative, check_positive
 
 
 @dataclass(frozen=True)
-class Dac:
+class Dac(Component):
     """A ``bits``-bit wordline DAC: code ``x in [0, 2**bits - 1]`` applies ``v = v_read·x/(2**bits - 1)``.
 
     This is REFERENCE §1 "Column read" with ``d = bits`` input bits per cycle (``bits = 1``: bit-serial
@@ -40,6 +41,7 @@ class Dac:
         """Largest input code, ``2**bits - 1``."""
         return (1 << self.bits) - 1
 
+    @action("rows driven with a non-zero code, per input cycle")
     def drive_cost(self) -> Cost:
         """Cost of driving ONE row for ONE cycle: ``Cost(e_drive_j, t_drive_s)``."""
         return Cost(self.e_drive_j, self.t_drive_s)

@@ -7,12 +7,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from .component import Component, action
 from .cost import Cost
 from .validate import check_int, check_nonnegative
 
 
 @dataclass(frozen=True)
-class SampleHold:
+class SampleHold(Component):
     """Sample-and-hold of one column: cost per sample and a fixed input-referred offset per chip.
 
     Cost per sample: ``Cost(e_sample_j, t_sample_s)`` (REFERENCE §3: ISAAC, 10 µW for 8×128 units at a
@@ -35,6 +36,7 @@ class SampleHold:
         object.__setattr__(self, "offset_sigma_a", check_nonnegative(f"{p}.offset_sigma_a", self.offset_sigma_a))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
 
+    @action("column samples, one per conversion")
     def sample_cost(self) -> Cost:
         """Cost of ONE sample of one column: ``Cost(e_sample_j, t_sample_s)``."""
         return Cost(self.e_sample_j, self.t_sample_s)

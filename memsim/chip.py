@@ -46,6 +46,21 @@ class LayerDesign:
     def cycles(self) -> int:
         return int(self.discard.keep.shape[0])
 
+    # The layer protocol (``memsim.workload.layer``), as the quantized layer implements it.
+    @property
+    def vectors_per_inference(self) -> int:
+        return self.qlayer.vectors_per_inference
+
+    @property
+    def macs_per_inference(self) -> int:
+        return self.qlayer.macs_per_inference
+
+    def to_vectors(self, x: np.ndarray) -> np.ndarray:
+        return self.qlayer.to_vectors(x)
+
+    def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
+        return self.qlayer.from_vectors(y, inferences)
+
     @property
     def keep_kinds(self) -> np.ndarray:
         """bool (T, K): column kind ``k`` is converted at cycle ``t``."""
@@ -141,10 +156,12 @@ class ChipDesign:
         return self.qnet.input_format.bits
 
     def reference(self, qx: np.ndarray) -> list[np.ndarray]:
-        """Outputs of every layer of the zero-variation hardware under the design's discard plan."""
+        """Outputs of every layer of the zero-variation hardware under the design's discard plan, per
+        inference (each layer's ``from_vectors`` form)."""
         outs = []
         for layer in self.layers:
-            qx = layer.qlayer.finish(layer.ideal_accumulator(qx, self.card.dac.bits))
+            acc = layer.ideal_accumulator(layer.to_vectors(qx), self.card.dac.bits)
+            qx = layer.from_vectors(layer.qlayer.finish(acc), len(qx))
             outs.append(qx)
         return outs
 
@@ -241,8 +258,9 @@ def plan_discards(
         for s, t in lp.discard:
             keep[t, s] = False
         comp = np.zeros(layer.qlayer.outputs, dtype=np.int64)
+        vectors = layer.to_vectors(x)
         if lp.compensation == "calibrated" and lp.discard and len(x):
-            p = layer.partial_sums(x, d)
+            p = layer.partial_sums(vectors, d)
             cycle_sig = np.int64(1) << (np.arange(p.shape[0], dtype=np.int64) * d)
             dropped = ~keep[:, layer.encoded.slice_index]
             weights = dropped * cycle_sig[:, None] * layer.encoded.significance[None, :]
@@ -250,5 +268,5 @@ def plan_discards(
             comp = np.floor(contribution.mean(axis=0) + 0.5).astype(np.int64)
         discard = Discard(keep, comp)
         discards.append(discard)
-        x = layer.qlayer.finish(replace(layer, discard=discard).ideal_accumulator(x, d))
+        x = layer.from_vectors(layer.qlayer.finish(replace(layer, discard=discard).ideal_accumulator(vectors, d)), len(x))
     return tuple(discards)

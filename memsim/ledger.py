@@ -7,7 +7,9 @@ one-vector-at-a-time run give identical totals, and the total is exactly the sum
 energies are rounded to the zeptojoule once, when a cost is converted (``energy_zj``); that is 1e-9 of a
 picojoule, far below any source's precision.
 
-Observers (the trace writer) subscribe with ``subscribe(callback)``; the ledger never imports them.
+Components and actions are the names the components declare (``memsim.devices.vocabulary``: ``COMPONENTS``,
+``ACTIONS``); a row naming anything else is refused. Observers (the trace writer) subscribe with
+``subscribe(callback)``; the ledger never imports them.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from memsim.devices.vocabulary import ACTIONS, COMPONENTS
+
 FS_PER_S = 10**15
 ZJ_PER_J = 10**21
 
-COMPONENTS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
-# New actions are appended (traces store the index). ``feed``: input bits a tile's input register hands to its
-# DACs; ``accumulate``: shift-and-add results into a tile's output register; ``static``: static power × run
-# time of one component kind over one chip run (count = instances drawing it).
-ACTIONS = ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write", "feed", "accumulate",
-           "static")
+__all__ = ["ACTIONS", "COMPONENTS", "FS_PER_S", "ZJ_PER_J", "Ledger", "LedgerRow", "energy_zj", "time_fs"]
 _GROUP_FIELDS = ("chip", "layer", "tile", "component", "action")  # the fields a row is grouped by
 _COMPONENT_SET = frozenset(COMPONENTS)
 _ACTION_SET = frozenset(ACTIONS)

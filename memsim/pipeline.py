@@ -52,13 +52,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from memsim.devices.card import DeviceCard
-from memsim.ledger import time_fs
+from memsim.ledger import COMPONENTS, time_fs
 
 NEG = -(1 << 60)  # "no constraint yet": far below any time, far above int64's minimum
 MAX_SWEEPS = 4  # sweeps of a whole chunk before ``Pipeline.advance`` falls back to blocks of B vectors
-
-# Component kinds whose busy time memsim reports (the ledger's component names).
-KINDS = ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
 
 
 def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int) -> np.ndarray:
@@ -87,14 +84,11 @@ class ActionTimes:
 
     @classmethod
     def from_card(cls, card: DeviceCard) -> ActionTimes:
-        return cls(
-            time_fs(card.dac.drive_cost().latency_s),
-            time_fs(card.crossbar.t_read_s),
-            time_fs(card.sample_hold.sample_cost().latency_s),
-            time_fs(card.adc.conversion_cost().latency_s),
-            time_fs(card.shift_add.op_cost().latency_s),
-            time_fs(card.register.access_cost(1).latency_s),
-        )
+        """The latencies of the actions the timing model sequences, from the components' declared costs."""
+        parts = card.components()
+        latency = lambda component, action: time_fs(parts[component].cost(action).latency_s)  # noqa: E731
+        return cls(latency("dac", "drive"), latency("crossbar", "read"), latency("sample_hold", "sample"),
+                   latency("adc", "convert"), latency("shift_add", "shift_add"), latency("register", "read"))
 
     @property
     def analog(self) -> int:
@@ -117,7 +111,10 @@ class TileTiming:
     """The per-vector schedule of one tile, relative to the vector's start on that tile (fs).
 
     ``steps`` (K, 2): (row group, cycle) of each step; ``start_fs`` (K,): ``R_k``; ``lane_fs`` (K,): ``b_k``;
-    ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step.
+    ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step — all of
+    one input vector. An inference gives the tile ``vectors`` input vectors (its layer's
+    ``vectors_per_inference``), taken back to back: per inference the tile is busy ``vectors`` periods of one
+    vector, and its result is complete ``(vectors − 1)·P + L`` after the inference's start.
     """
 
     layer: int
@@ -131,6 +128,7 @@ class TileTiming:
     n_adcs: int
     period_fs: int
     latency_fs: int
+    vectors: int = 1
 
     @property
     def cycle_bound(self) -> str:
@@ -140,24 +138,44 @@ class TileTiming:
         return "adc" if t.sample + slowest > t.analog else "analog"
 
     def busy_fs(self) -> dict[str, int]:
-        """Busy time per vector of each component kind, summed over the tile's units (see ``units``)."""
-        t = self.times
-        k = len(self.steps)
-        conv = int(self.conversions.sum())
+        """Busy time per inference of each component kind, summed over the tile's units (``busy_units``)."""
+        t, v = self.times, self.vectors
+        k = v * len(self.steps)
+        conv = v * int(self.conversions.sum())
         return {
             "dac": k * t.analog,
             "crossbar": k * t.analog,
-            "sample_hold": int((t.sample + self.lane_fs).sum()),
+            "sample_hold": v * int((t.sample + self.lane_fs).sum()),
             "adc": conv * t.conv,
             "shift_add": conv * t.shift_add,
         }
 
 
+def busy_units(layers: tuple[LayerTiming, ...], n_adcs: int) -> dict[str, int]:
+    """Units of each component kind whose busy time is reported (utilization = busy / (units · run time)):
+    per tile one DAC bank, crossbar and sample-and-hold bank, ``n_adcs`` ADCs and as many shift-and-add
+    units; per layer one reduction unit and one register."""
+    tiles = sum(len(layer.tiles) for layer in layers)
+    return {"dac": tiles, "crossbar": tiles, "sample_hold": tiles, "adc": tiles * n_adcs,
+            "shift_add": tiles * n_adcs + len(layers), "register": len(layers)}
+
+
+def busy_fs(layers: tuple[LayerTiming, ...], inferences: int) -> dict[str, int]:
+    """Busy time of every component kind (``COMPONENTS``) over ``inferences`` inferences."""
+    busy = dict.fromkeys(COMPONENTS, 0)
+    for layer in layers:
+        for unit in (*layer.tiles, layer):
+            for kind, fs in unit.busy_fs().items():
+                busy[kind] += inferences * fs
+    return busy
+
+
 def tile_timing(
     times: ActionTimes, layer: int, tile: int, row_groups, outputs: int, keep_kinds: np.ndarray,
-    columns_per_adc: int, n_adcs: int,
+    columns_per_adc: int, n_adcs: int, vectors: int = 1,
 ) -> TileTiming:
-    """The schedule of one tile (module docstring): steps, their starts, period and latency."""
+    """The schedule of one tile (module docstring): steps, their starts, period and latency per inference of
+    ``vectors`` input vectors."""
     load = adc_load(keep_kinds, outputs, columns_per_adc)
     kept_columns = keep_kinds.sum(axis=1) * outputs
     active = np.flatnonzero(keep_kinds.any(axis=1))
@@ -167,29 +185,34 @@ def tile_timing(
     start = np.concatenate([[0], np.cumsum(cycle)[:-1]]).astype(np.int64) if len(steps) else np.zeros(0, np.int64)
     period = int(cycle.sum())
     latency = int(start[-1] + times.analog + lane[-1] + times.tail) if len(steps) else 0
+    latency += (vectors - 1) * period
+    period *= vectors
     rows = np.array([row_groups[g][1] - row_groups[g][0] for g in steps[:, 0]], dtype=np.int64)
     return TileTiming(layer, tile, times, steps, start, lane, kept_columns[steps[:, 1]].astype(np.int64), rows,
-                      n_adcs, period, latency)
+                      n_adcs, period, latency, vectors)
 
 
 @dataclass(frozen=True)
 class LayerTiming:
     """A layer's tiles and its digital stage: ``stages`` shift-and-add passes (row blocks, plus one for the
-    offset encoding's input-sum correction) and a register read and write, ``ρ = stages·t_sa + 2·t_reg``."""
+    offset encoding's input-sum correction) and a register read and write per input vector, ``vectors`` of
+    them per inference: ``ρ = vectors·(stages·t_sa + 2·t_reg)``."""
 
     index: int
     tiles: tuple[TileTiming, ...]
     times: ActionTimes
     stages: int
+    vectors: int = 1
 
     @property
     def reduce_fs(self) -> int:
-        """``ρ``: the digital stage's time per vector."""
-        return self.stages * self.times.shift_add + 2 * self.times.register
+        """``ρ``: the digital stage's time per inference."""
+        return self.vectors * (self.stages * self.times.shift_add + 2 * self.times.register)
 
     def busy_fs(self) -> dict[str, int]:
-        """Busy time per vector of the digital stage: its reduction unit and its register."""
-        return {"shift_add": self.stages * self.times.shift_add, "register": 2 * self.times.register}
+        """Busy time per inference of the digital stage: its reduction unit and its register."""
+        return {"shift_add": self.vectors * self.stages * self.times.shift_add,
+                "register": self.vectors * 2 * self.times.register}
 
     @property
     def latency_fs(self) -> int:
@@ -210,13 +233,14 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
     out = []
     for layer in design.layers:
         keep = layer.keep_kinds
+        vectors = layer.vectors_per_inference
         tiles = tuple(
             tile_timing(times, layer.qlayer.index, spec.index, spec.row_groups, spec.outputs, keep,
-                        xbar.columns_per_adc, xbar.n_adcs)
+                        xbar.columns_per_adc, xbar.n_adcs, vectors)
             for spec in layer.mapping.tiles
         )
         stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)
-        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages))
+        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages, vectors))
     return tuple(out)
 
 

@@ -21,7 +21,7 @@ from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.workload.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
-from memsim.engine import Engine, EngineResult, Timeline, chunk_vectors, default_threads
+from memsim.engine import Engine, EngineOptions, EngineResult, Timeline, chunk_vectors, default_threads
 from memsim.workload.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.workload.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
@@ -309,10 +309,10 @@ def simulate(
     for c in range(config.chips):
         chip = age_chip(program_chip(design, rng), config.age_s, rng)
         tally = _Tally(design, workload, software=c == 0)
-        engine = Engine(chip, ledger, c, rng, on_chunk=on_chunk, buffer_vectors=config.buffer_vectors,
-                        timeline_vectors=config.timeline_vectors if c == 0 else 0,
-                        disturb_every=config.disturb_update_vectors, on_outputs=tally.add, keep_outputs=False,
-                        threads=threads)
+        options = EngineOptions(buffer_vectors=config.buffer_vectors,
+                                timeline_vectors=config.timeline_vectors if c == 0 else 0,
+                                disturb_every=config.disturb_update_vectors, keep_outputs=False, threads=threads)
+        engine = Engine(chip, ledger, c, rng, options, on_chunk=on_chunk, on_outputs=tally.add)
         res = engine.run(inputs, chunk)
         if c == 0:
             acc_float, acc_quant = tally.correct_float / n, tally.correct_quantized / n

@@ -52,7 +52,7 @@ import numpy as np
 from memsim.chip import program_chip
 from memsim.config import SimConfig
 from memsim.workload.datasets import Dataset
-from memsim.engine import Engine, chunk_vectors, default_threads
+from memsim.engine import Engine, EngineOptions, chunk_vectors, default_threads
 from memsim.ledger import Ledger
 from memsim.workload.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
@@ -118,7 +118,8 @@ class Case:
         t0 = time.perf_counter()
         ledger = Ledger()
         writer = TraceWriter(trace_path, ledger) if trace_path else None
-        engine = Engine(self.chip, ledger, 0, np.random.default_rng(1), keep_outputs=False, threads=self.threads)
+        engine = Engine(self.chip, ledger, 0, np.random.default_rng(1),
+                        EngineOptions(keep_outputs=False, threads=self.threads))
         res = engine.run(self.qx, self.chunk)
         if writer is not None:
             outcome = chip_outcome(0, res, ledger)

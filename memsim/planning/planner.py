@@ -115,9 +115,9 @@ def _ideal_accuracy(config: SimConfig, plan: Plan, workload: Workload) -> float:
 
 
 def _layer_inputs(design, x: np.ndarray) -> list[np.ndarray]:
-    """Integer inputs of every layer on the zero-variation hardware."""
+    """Integer input vectors of every layer on the zero-variation hardware (``to_vectors`` of its inputs)."""
     qx = design.qnet.quantize_input(x)
-    return [qx] + design.reference(qx)[:-1]
+    return [layer.to_vectors(q) for layer, q in zip(design.layers, [qx] + design.reference(qx)[:-1], strict=True)]
 
 
 def error_models(config: SimConfig, plan: Plan, workload: Workload) -> tuple[LayerErrorModel, ...]:
@@ -159,8 +159,8 @@ def _best_shifts(config: SimConfig, workload: Workload, bits: int) -> Plan:
 
 def _energy_per_conversion(card: DeviceCard) -> float:
     """Energy one discarded conversion saves: ADC + sample-and-hold + shift-and-add."""
-    return (card.adc.conversion_cost().energy_j + card.sample_hold.sample_cost().energy_j
-            + card.shift_add.op_cost().energy_j)
+    return (card.adc.convert_cost().energy_j + card.sample_hold.sample_cost().energy_j
+            + card.shift_add.shift_add_cost().energy_j)
 
 
 def _discard_order(models, plan: Plan, e_conv: float) -> tuple[list, list]:

@@ -61,9 +61,6 @@ TABLE_UNITS = {
 }
 # Columns added to a table after its first schema (the reader accepts older files without them).
 COLUMN_SINCE = {("chips", c): 3 for c in ("latency_s", "first_latency_s", "throughput_inf_per_s", "static_energy_j")}
-# Busy-interval components of memsim.engine.TIMELINE_COMPONENTS as ledger (component, action) names.
-_BUSY_NAMES = {"dac": ("dac", "drive"), "crossbar": ("crossbar", "read"), "sample_hold": ("sample_hold", "sample"),
-               "adc": ("adc", "convert"), "shift_add": ("shift_add", "shift_add"), "reduce": ("shift_add", "reduce")}
 
 
 def check_trace_path(path: str) -> Path:
@@ -178,7 +175,7 @@ class TraceWriter:
             "weight_bits": np.array([l.qlayer.w_format.bits for l in layers], dtype=np.int32),
             "columns_per_weight": np.array([l.encoded.kinds for l in layers], dtype=np.int32),
             "truncated_bits": np.array([l.qlayer.shift for l in layers], dtype=np.int32),
-            "macs_per_inference": np.array([l.qlayer.rows * l.qlayer.outputs for l in layers], dtype=np.int64),
+            "macs_per_inference": np.array([l.macs_per_inference for l in layers], dtype=np.int64),
             "energy_j": np.array([by_layer.get(i, 0) / n_chips / ZJ_PER_J for i in range(len(layers))]),
             "adc_clipped": np.array([sum(c.clipped[i] for c in result.chips) / n_chips for i in range(len(layers))]),
         })
@@ -217,19 +214,14 @@ class TraceWriter:
 
 
 def _busy(h5: h5py.File, timeline) -> None:
-    """Busy intervals of chip 0's first vectors (a sampled window; its attributes say which)."""
-    from memsim.engine import TIMELINE_COMPONENTS
-
+    """Busy intervals of chip 0's first vectors (a sampled window; its attributes say which). The timeline's
+    component and action codes are those of the ledger's vocabulary, as are the enumerations'."""
     n = 0 if timeline is None else len(timeline.start_fs)
-    names = [_BUSY_NAMES[c] for c in TIMELINE_COMPONENTS]
-    code = timeline.component.astype(np.intp) if n else np.zeros(0, dtype=np.intp)
-    component = np.array([COMPONENTS.index(c) for c, _ in names], dtype=COMPONENT_ENUM)  # by timeline index
-    action = np.array([ACTIONS.index(a) for _, a in names], dtype=ACTION_ENUM)
     _table(h5, "busy", {
         "layer": timeline.layer.astype(np.int32) if n else np.zeros(0, np.int32),
         "tile": timeline.tile.astype(np.int32) if n else np.zeros(0, np.int32),
-        "component": component[code],
-        "action": action[code],
+        "component": timeline.component.astype(COMPONENT_ENUM) if n else np.zeros(0, COMPONENT_ENUM),
+        "action": timeline.action.astype(ACTION_ENUM) if n else np.zeros(0, ACTION_ENUM),
         "vector": timeline.vector.astype(np.int64) if n else np.zeros(0, np.int64),
         "start_s": timeline.start_fs / FS_PER_S if n else np.zeros(0),
         "end_s": timeline.stop_fs / FS_PER_S if n else np.zeros(0),

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from memsim.files import atomic_write
+from memsim.workload.layer import Layer
 
 ACTIVATIONS = ("relu", "none")
 
@@ -46,7 +47,7 @@ def _frozen_float_array(value: object, field: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class DenseLayer:
+class DenseLayer(Layer):
     """One fully connected layer, `y = activation(x @ weight + bias)`.
 
     `weight` has shape (in_features, out_features), the orientation of a crossbar whose rows are driven
@@ -80,11 +81,12 @@ class DenseLayer:
         object.__setattr__(self, "bias", bias)
 
     @property
-    def in_features(self) -> int:
+    def rows(self) -> int:
+        """Inputs of the layer: one crossbar input vector per inference."""
         return int(self.weight.shape[0])
 
     @property
-    def out_features(self) -> int:
+    def columns(self) -> int:
         return int(self.weight.shape[1])
 
     def forward_float(self, x: np.ndarray) -> np.ndarray:
@@ -133,8 +135,8 @@ class Network:
 
     @property
     def macs_per_inference(self) -> int:
-        """Logical multiply-accumulates per input vector, Σ in_features × out_features (biases excluded)."""
-        return sum(layer.in_features * layer.out_features for layer in self.layers)
+        """Logical multiply-accumulates per inference, the sum of the layers' (biases excluded)."""
+        return sum(layer.macs_per_inference for layer in self.layers)
 
     def activations_float(self, x: np.ndarray) -> list[np.ndarray]:
         """Inputs to every layer followed by the final output: `len(layers) + 1` float64 arrays.

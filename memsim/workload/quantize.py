@@ -13,12 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from memsim.workload.fixedpoint import FixedFormat, frac_bits_for, truncate_output
+from memsim.workload.layer import Layer
 from memsim.workload.network import Network
 
 
 @dataclass(frozen=True)
-class QuantizedLayer:
-    """One layer in integers. ``out_format`` is None for the last layer (accumulator kept)."""
+class QuantizedLayer(Layer):
+    """One layer in integers. ``out_format`` is None for the last layer (accumulator kept).
+
+    The layer protocol (``memsim.workload.layer``): ``rows`` × ``columns`` is the integer weight matrix ``qw``
+    of one crossbar input vector; how an inference becomes vectors and back is the float layer's
+    (``geometry``; None: a dense layer, one vector per inference).
+    """
 
     index: int
     qw: np.ndarray
@@ -26,14 +32,38 @@ class QuantizedLayer:
     in_format: FixedFormat
     w_format: FixedFormat
     out_format: FixedFormat | None
+    geometry: Layer | None = None
 
     @property
     def rows(self) -> int:
         return int(self.qw.shape[0])
 
     @property
-    def outputs(self) -> int:
+    def columns(self) -> int:
         return int(self.qw.shape[1])
+
+    @property
+    def outputs(self) -> int:
+        """Outputs of one crossbar input vector (``columns``)."""
+        return self.columns
+
+    @property
+    def vectors_per_inference(self) -> int:
+        return self.geometry.vectors_per_inference if self.geometry is not None else 1
+
+    @property
+    def in_features(self) -> int:
+        return self.geometry.in_features if self.geometry is not None else self.rows
+
+    @property
+    def out_features(self) -> int:
+        return self.geometry.out_features if self.geometry is not None else self.columns
+
+    def to_vectors(self, x: np.ndarray) -> np.ndarray:
+        return self.geometry.to_vectors(x) if self.geometry is not None else x
+
+    def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
+        return self.geometry.from_vectors(y, inferences) if self.geometry is not None else y
 
     @property
     def shift(self) -> int:
@@ -54,8 +84,10 @@ class QuantizedLayer:
         return truncate_output(acc, self.shift, self.out_format.bits)
 
     def reference(self, qx: np.ndarray) -> np.ndarray:
-        """Exact integer layer: ``finish(qx @ qw + bias_q)`` in int64."""
-        return self.finish(np.asarray(qx, dtype=np.int64) @ self.qw + self.bias_q)
+        """Exact integer layer on a batch of inferences: ``finish(x @ qw + bias_q)`` in int64 over the layer's
+        input vectors ``x = to_vectors(qx)``, handed on by ``from_vectors``."""
+        x = self.to_vectors(np.asarray(qx, dtype=np.int64))
+        return self.from_vectors(self.finish(x @ self.qw + self.bias_q), len(qx))
 
 
 @dataclass(frozen=True)
@@ -117,7 +149,7 @@ def quantize_network(
         if not last:
             peak = float(np.max(acts[i + 1], initial=0.0))
             out_fmt = FixedFormat(output_bits, frac_bits_for(peak, output_bits, False), False)
-        layers.append(QuantizedLayer(i, qw, bias_q, in_fmt, w_fmt, out_fmt))
+        layers.append(QuantizedLayer(i, qw, bias_q, in_fmt, w_fmt, out_fmt, layer))
         if out_fmt is not None:
             in_fmt = out_fmt
     return QuantizedNetwork(network.name, tuple(layers))

@@ -79,19 +79,19 @@ def test_convert_physical_units():
 def test_sar_latency_n_plus_one_cycles():
     for n in (1, 5, 8, 12):
         adc = SarAdc(bits=n, energy=FLASH_E, t_cycle_s=1e-9, overhead_cycles=1)
-        assert adc.conversion_cost().latency_s == pytest.approx((n + 1) * 1e-9, rel=1e-12, abs=0)
+        assert adc.convert_cost().latency_s == pytest.approx((n + 1) * 1e-9, rel=1e-12, abs=0)
     assert SarAdc(bits=8, energy=FLASH_E, t_cycle_s=2e-9, overhead_cycles=0).latency_s == pytest.approx(16e-9, rel=1e-12, abs=0)
 
 
 def test_flash_latency_and_comparator_energy():
     adc = FlashAdc(bits=4, energy=FLASH_E, t_conv_s=0.5e-9)
-    cost = adc.conversion_cost()
+    cost = adc.convert_cost()
     assert cost.latency_s == 0.5e-9
     assert cost.energy_j == pytest.approx(15 * 1e-15 + 10e-15, rel=1e-12, abs=0)
 
 
 def test_table_exact_entries_and_log_linear_interpolation():
-    assert SarAdc(bits=8, energy=ISAAC_TABLE, t_cycle_s=1e-9).conversion_cost().energy_j == pytest.approx(1.67e-12, rel=1e-12, abs=0)
+    assert SarAdc(bits=8, energy=ISAAC_TABLE, t_cycle_s=1e-9).convert_cost().energy_j == pytest.approx(1.67e-12, rel=1e-12, abs=0)
     gappy = TableEnergy(table_bits=(4, 6, 8), e_conv_j=(1e-12, 4e-12, 16e-12))
     assert gappy.energy_j(5, 0.0) == pytest.approx(2e-12, rel=1e-12, abs=0)  # geometric mean of neighbours
     assert gappy.energy_j(7, 0.0) == pytest.approx(8e-12, rel=1e-12, abs=0)
@@ -119,7 +119,7 @@ def test_neurosim_sar_reproduces_reference_within_1_percent():
     e = NeuroSimSarEnergy(r_col_ohm=10e3)
     for bits, ref_j in ((5, 136e-15), (8, 235e-15)):
         adc = SarAdc(bits=bits, energy=e, t_cycle_s=1e-9, overhead_cycles=1)
-        assert adc.conversion_cost().energy_j == pytest.approx(ref_j, rel=0.01, abs=0)
+        assert adc.convert_cost().energy_j == pytest.approx(ref_j, rel=0.01, abs=0)
     # the column term falls with resistance: a lower R_col costs more
     assert NeuroSimSarEnergy(r_col_ohm=1e3).power_w(8) > e.power_w(8)
 

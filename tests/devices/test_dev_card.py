@@ -47,7 +47,7 @@ def test_isaac_card_key_figures():
     assert c.dac.bits == 1 and c.dac.e_drive_j == pytest.approx(4e-3 / 1024 * 100e-9, rel=1e-12, abs=0)
     assert c.sample_hold.e_sample_j == pytest.approx(10e-6 / 1024 * 100e-9, rel=1e-12, abs=0)
     assert isinstance(c.adc, SarAdc) and c.adc.bits == 8 and isinstance(c.adc.energy, TableEnergy)
-    cost = c.adc.conversion_cost()
+    cost = c.adc.convert_cost()
     assert cost.energy_j == pytest.approx(1.67e-12, rel=1e-12, abs=0)
     assert cost.latency_s == pytest.approx(1 / 1.28e9, rel=1e-12, abs=0)
     assert c.shift_add.e_op_j == pytest.approx(0.2e-3 / (8 * 1.28e9), rel=1e-12, abs=0)
@@ -63,7 +63,7 @@ def test_neurosim_card_key_figures():
     assert c.cell.g_min_s == pytest.approx(1 / 1.7e6, rel=1e-12, abs=0)
     assert (c.cell.v_read_v, c.crossbar.t_read_s) == (0.5, 10e-9)
     assert c.adc.energy == NeuroSimSarEnergy(r_col_ohm=10e3)
-    cost = c.adc.conversion_cost()
+    cost = c.adc.convert_cost()
     assert cost.latency_s == pytest.approx(9e-9, rel=1e-12, abs=0)
     assert cost.energy_j == pytest.approx(235e-15, rel=0.01, abs=0)
 
@@ -199,7 +199,7 @@ def test_malformed_toml_is_one_line_error_with_file(tmp_path):
 def test_overrides_applied_with_user_source():
     c = load_card("isaac-2016", overrides={"cell": {"variation": {"sigma_rel": 0.1}}, "adc": {"bits": 6}})
     assert c.cell.variation == Proportional(0.1)
-    assert c.adc.bits == 6 and c.adc.conversion_cost().energy_j == pytest.approx(1.20e-12, rel=1e-12, abs=0)
+    assert c.adc.bits == 6 and c.adc.convert_cost().energy_j == pytest.approx(1.20e-12, rel=1e-12, abs=0)
     assert c.adc.t_cycle_s == load_card("isaac-2016").adc.t_cycle_s  # untouched keys keep the card's value
     assert c.sources["cell.variation.sigma_rel"] == "user override"
     assert c.sources["adc.bits"] == "user override"
@@ -213,7 +213,7 @@ def test_override_switching_model_replaces_section():
     assert c.sources["cell.variation.sigma_const_s"] == "user override"
     energy = {"model": "flash_comparators", "e_comparator_j": 1e-15, "e_encoder_j": 0.0}
     c = load_card("isaac-2016", overrides={"adc": {"kind": "flash", "bits": 4, "t_conv_s": 1e-9, "energy": energy}})
-    assert c.adc.kind == "flash" and c.adc.conversion_cost().energy_j == pytest.approx(15e-15, rel=1e-12, abs=0)
+    assert c.adc.kind == "flash" and c.adc.convert_cost().energy_j == pytest.approx(15e-15, rel=1e-12, abs=0)
     assert c.sources["adc.energy.e_comparator_j"] == "user override" and "adc.energy.e_conv_j" not in c.sources
 
 

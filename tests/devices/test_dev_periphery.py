@@ -41,7 +41,7 @@ def test_sample_hold_offsets():
 
 def test_digital():
     sa = ShiftAdd(e_op_j=2e-14, t_op_s=1e-9)
-    assert (sa.op_cost().energy_j, sa.op_cost().latency_s) == (2e-14, 1e-9)
+    assert (sa.shift_add_cost().energy_j, sa.shift_add_cost().latency_s) == (2e-14, 1e-9)
     reg = Register(e_bit_j=9e-15, t_access_s=0.0)
     assert reg.access_cost(16).energy_j == pytest.approx(16 * 9e-15, rel=1e-15, abs=0)
     assert reg.access_cost(0).energy_j == 0.0

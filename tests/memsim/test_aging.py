@@ -10,7 +10,7 @@ from memsim.devices.drift import PowerLaw
 from memsim.aging import age_chip, disturb_chip
 from memsim.chip import design_chip, program_chip
 from memsim.config import SimConfig
-from memsim.engine import Engine
+from memsim.engine import Engine, EngineOptions
 from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger
 from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
@@ -51,7 +51,7 @@ def test_read_disturb_updates_at_fixed_points_whatever_the_chunking(card_factory
     outs = {}
     for batch in (23, 5, 1):
         res = Engine(program_chip(design, np.random.default_rng(1)), Ledger(), 0, np.random.default_rng(2),
-                     disturb_every=4).run(qx, batch)
+                     EngineOptions(disturb_every=4)).run(qx, batch)
         outs[batch] = res
     for batch in (5, 1):
         np.testing.assert_array_equal(outs[batch].layer_outputs[0], outs[23].layer_outputs[0])

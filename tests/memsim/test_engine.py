@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memsim.chip import Discard, design_chip, program_chip
-from memsim.engine import Engine
+from memsim.engine import Engine, EngineOptions
 from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import Ledger, energy_zj
 from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
@@ -27,7 +27,7 @@ def run(card, qnet, qx, batch, encoding="offset", chip_seed=3, read_seed=4, **en
     design = design_chip(card, qnet, encoding)
     chip = program_chip(design, np.random.default_rng(chip_seed))
     ledger = Ledger()
-    result = Engine(chip, ledger, 0, np.random.default_rng(read_seed), **engine).run(qx, batch)
+    result = Engine(chip, ledger, 0, np.random.default_rng(read_seed), EngineOptions(**engine)).run(qx, batch)
     return result, ledger
 
 
@@ -77,13 +77,13 @@ def test_ledger_total_is_sum_of_rows_and_counts_times_card_energy(card_factory):
         ("dac", "drive"): card.dac.drive_cost().energy_j,
         ("crossbar", "read"): card.crossbar.e_array_read_j,
         ("sample_hold", "sample"): card.sample_hold.sample_cost().energy_j,
-        ("adc", "convert"): card.adc.conversion_cost().energy_j,
+        ("adc", "convert"): card.adc.convert_cost().energy_j,
         ("adc", "clip"): 0.0,
-        ("shift_add", "shift_add"): card.shift_add.op_cost().energy_j,
-        ("shift_add", "reduce"): card.shift_add.op_cost().energy_j,
-        ("register", "read"): card.register.access_cost(1).energy_j,
-        ("register", "write"): card.register.access_cost(1).energy_j,
-        ("register", "feed"): card.register.feed_cost(1).energy_j,
+        ("shift_add", "shift_add"): card.shift_add.shift_add_cost().energy_j,
+        ("shift_add", "reduce"): card.shift_add.reduce_cost().energy_j,
+        ("register", "read"): card.register.read_cost().energy_j,
+        ("register", "write"): card.register.write_cost().energy_j,
+        ("register", "feed"): card.register.feed_cost().energy_j,
         ("register", "accumulate"): card.register.accumulate_cost().energy_j,
     }
     assert set(counts) <= set(per_action_j)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from memsim.chip import design_chip, program_chip
-from memsim.engine import Engine, static_energy_zj
+from memsim.engine import Engine, EngineOptions, static_energy_zj
 from memsim.workload.fixedpoint import FixedFormat
 from memsim import pipeline
 from memsim.ledger import FS_PER_S, Ledger
@@ -36,7 +36,7 @@ def run(card, layers, qx, batch, buffer_vectors=100, timeline_vectors=0):
     design = design_chip(card, QuantizedNetwork("t", tuple(layers)), "offset")
     ledger = Ledger()
     res = Engine(program_chip(design, np.random.default_rng(0)), ledger, 0, np.random.default_rng(1),
-                 buffer_vectors=buffer_vectors, timeline_vectors=timeline_vectors).run(qx, batch)
+                 EngineOptions(buffer_vectors=buffer_vectors, timeline_vectors=timeline_vectors)).run(qx, batch)
     return res, ledger, design
 
 
@@ -256,7 +256,7 @@ def test_utilization_is_busy_time_over_run_time(card_factory):
     res, ledger, design = run(card, [layer(0, 8, 4, 6, 0)], np.full((5, 8), 63), batch=2)
     util = res.utilization()
     conv = ledger.counts()[("adc", "convert")]
-    t_conv = round(card.adc.conversion_cost().latency_s * FS_PER_S)
+    t_conv = round(card.adc.convert_cost().latency_s * FS_PER_S)
     assert res.busy_fs["adc"] == conv * t_conv
     assert util["adc"] == pytest.approx(conv * t_conv / (card.crossbar.n_adcs * res.makespan_fs), rel=1e-12, abs=0)
     assert all(0.0 <= u <= 1.0 for u in util.values())

@@ -6,10 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
-from memsim import engine, metrics, tile
+from memsim import metrics, tile
+from memsim.engine import resources
 from memsim.chip import program_chip
 from memsim.config import SimConfig
-from memsim.engine import Engine, available_cores, chunk_vectors, default_threads
+from memsim.engine import Engine, EngineOptions, available_cores, chunk_vectors, default_threads
 from memsim.ledger import Ledger
 from memsim.simulate import error_bit_histogram, prepare, simulate
 from memsim.trace import TraceWriter
@@ -80,7 +81,7 @@ def test_default_threads_follow_the_cores_and_the_memory_budget():
     default 256 MiB give 16 workers, whose blocks (2·4 MiB each) leave the chunk half the budget."""
     assert default_threads(1 << 40) == available_cores()
     assert default_threads(0) == 1
-    with mock.patch.object(engine, "available_cores", return_value=64):
+    with mock.patch.object(resources, "available_cores", return_value=64):
         assert default_threads(256 << 20) == 16
         design = prepare(SimConfig(trace=""))[2]
         assert chunk_vectors(design, 256 << 20, 16) > 1000
@@ -160,8 +161,8 @@ def test_a_long_run_keeps_no_outputs():
     qx = design.qnet.quantize_input(workload.data.x)
     seen = []
     engine = Engine(program_chip(design, np.random.default_rng(0)), Ledger(), 0, np.random.default_rng(1),
-                    on_outputs=lambda start, inputs, outputs: seen.append((start, len(inputs), outputs[-1].shape)),
-                    keep_outputs=False)
+                    EngineOptions(keep_outputs=False),
+                    on_outputs=lambda start, inputs, outputs: seen.append((start, len(inputs), outputs[-1].shape)))
     res = engine.run(qx, 100)
     assert res.layer_outputs == ()
     assert seen == [(0, 100, (100, 10)), (100, 100, (100, 10)), (200, 100, (100, 10)), (300, 60, (60, 10))]

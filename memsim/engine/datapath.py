@@ -1,0 +1,78 @@
+"""The bit-true computation of one chunk of inferences through every layer: no time, no ledger, no SimPy.
+
+Per layer (``memsim.chip.LayerDesign``): the layer turns the chunk's inputs into crossbar input vectors
+(``to_vectors``: one per inference for a dense layer), the vectors become drive codes (``d`` bits per input
+cycle), the layer's fused read (``memsim.tile.LayerReader``) converts and shift-and-adds them with the bias,
+the discard compensation and the encoding's exact input-sum correction folded in, and the digital stage
+truncates the accumulator to the next layer's format (``QuantizedLayer.finish``); ``from_vectors`` hands the
+result to the next layer. Random draws (read noise) come in a fixed order: layer by layer, then
+``LayerReader.read``'s order. What the hardware did on the way — per tile activity, clipped conversions,
+digital operations, register bits and read pulses per row — comes back as a ``LayerChunk`` per layer, which
+the engine turns into timed ledger posts (``memsim.engine.posting``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from memsim.tile import LayerReader, TileActivity, drive_codes
+
+
+@dataclass(frozen=True)
+class LayerChunk:
+    """What one layer computed and did for one chunk of ``inferences`` inferences (``vectors`` crossbar input
+    vectors).
+
+    ``outputs``: int64 (inferences, out_features), the layer's result as the next layer takes it;
+    ``activity``: per tile, in mapping order; ``clipped``: conversions that saturated; ``digital_ops``:
+    additions of the digital stage (row blocks, and the offset encoding's input sums and corrections);
+    ``input_bits`` / ``output_bits``: bits through the layer's input and output registers; ``row_pulses``
+    (rows,): read pulses each layer row received (vectors with a non-zero drive on it at a kept cycle).
+    """
+
+    inferences: int
+    vectors: int
+    outputs: np.ndarray
+    activity: tuple[TileActivity, ...]
+    clipped: int
+    digital_ops: int
+    input_bits: int
+    output_bits: int
+    row_pulses: np.ndarray
+
+
+def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.random.Generator,
+              threads: int) -> tuple[LayerChunk, ...]:
+    """The chunk ``qx`` (inferences × network inputs, int64 in the input format) through every layer of the chip
+    whose layers are ``design.layers`` and whose prepared reads are ``readers`` (one per layer)."""
+    out = []
+    x = qx
+    d = design.card.dac.bits
+    for layer, reader in zip(design.layers, readers, strict=True):
+        ql = layer.qlayer
+        inferences = x.shape[0]
+        vectors = layer.to_vectors(x)
+        n = vectors.shape[0]
+        drives = drive_codes(vectors, ql.in_format.bits, d)
+        digital_ops = n * ql.outputs * layer.mapping.row_blocks
+        input_sum = None
+        if layer.encoded.input_coeff:  # the encoding's exact digital correction
+            input_sum = layer.encoded.input_coeff * vectors.sum(axis=1, keepdims=True)
+            digital_ops += n * (ql.rows + ql.outputs)
+        read = reader.read(drives, rng, ql.bias_q + layer.discard.compensation, input_sum, threads)
+        y = layer.from_vectors(ql.finish(read.partial), inferences)
+        out.append(LayerChunk(
+            inferences=inferences,
+            vectors=n,
+            outputs=y,
+            activity=read.activity,
+            clipped=int(sum(int(a.clipped.sum()) for a in read.activity)),
+            digital_ops=digital_ops,
+            input_bits=n * ql.rows * ql.in_format.bits,
+            output_bits=n * ql.outputs * layer.output_bits,
+            row_pulses=read.nonzero.sum(axis=0),
+        ))
+        x = y
+    return tuple(out)

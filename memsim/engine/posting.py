@@ -1,0 +1,112 @@
+"""Pricing what the hardware did and posting it to the ledger: the rows of the engine's action events.
+
+Every price comes from a component's declared action (``memsim.devices.component``): ``ActionPrices`` holds
+the energy of one counted action of each (component, action) in integer zeptojoules, converted once per
+card, and a posted row is ``(layer, tile, component, action, count, count × price)`` — plus, for the crossbar
+read, the data-dependent cell energy ``V²·G·t`` the datapath computed (``read_energy_model = "cell"``).
+``tile_events`` and ``digital_events`` turn one chunk's activity into timed rows; ``static_rows`` adds static
+power × run time once per chip run, exactly. Nothing here knows SimPy: the scheduler fires the rows at
+their times (``memsim.engine.scheduler``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import partial
+
+import numpy as np
+
+from memsim.ledger import LedgerRow, energy_zj
+from memsim.pipeline import TileTiming
+from memsim.tile import TileActivity
+
+_row = partial(tuple.__new__, LedgerRow)  # a LedgerRow without NamedTuple's argument handling (hot path)
+
+
+class ActionPrices:
+    """Energy of one counted action of every declared (component, action) of ``card``, in zJ; ``static``, whose
+    energy depends on the run time, is priced by ``static_rows``."""
+
+    def __init__(self, card) -> None:
+        self.card = card
+        self.zj = {(name, spec.name): energy_zj(component.cost(spec.name).energy_j)
+                   for name, component in card.components().items()
+                   for spec in component.actions() if spec.name != "static"}
+
+    def __getitem__(self, key: tuple[str, str]) -> int:
+        return self.zj[key]
+
+
+def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
+    """``P·units·t`` in zeptojoules, exact: ``zJ = W · fs · 10**6``, rounded once (half to even)."""
+    return round(Fraction(power_w) * units * run_fs * 10**6)
+
+
+def static_units(card, tiles: int, layers: int) -> dict[str, int]:
+    """Instances that draw each component's ``p_static_w``: per tile ``rows`` DACs, one array, ``cols``
+    sample-and-holds, ``n_adcs`` ADCs and shift-and-adds, one register set; per layer one reduction unit
+    and one register set."""
+    xbar = card.crossbar
+    return {"dac": tiles * xbar.rows, "crossbar": tiles, "sample_hold": tiles * xbar.cols,
+            "adc": tiles * xbar.n_adcs, "shift_add": tiles * xbar.n_adcs + layers, "register": tiles + layers}
+
+
+def static_rows(card, tiles: int, layers: int, run_fs: int) -> dict[str, tuple]:
+    """Per component kind, the row ``(layer -1, tile -1, kind, "static", instances, energy_zj)`` of static power ×
+    the chip run's time; kinds that draw none are left out."""
+    units = static_units(card, tiles, layers)
+    out = {}
+    for kind, component in card.components().items():
+        e = static_energy_zj(component.p_static_w, units[kind], run_fs)
+        if e:
+            out[kind] = (-1, -1, kind, "static", units[kind], e)
+    return out
+
+
+def tile_events(prices: ActionPrices, chip: int, timing: TileTiming, activity: TileActivity, vectors: int,
+                t0: int, now: int) -> list[tuple[int, tuple]]:
+    """The action events of one tile for a chunk of ``vectors`` input vectors whose first inference starts on
+    the tile at ``t0``: per step (row group, kept cycle) drive and feed, read, sample, convert (and clip),
+    shift-and-add and accumulate, each ``(time, ledger rows)`` at the time the action starts for the chunk's
+    first vector (never before ``now``), in step order then action order."""
+    tt = timing.times
+    li, ti = timing.layer, timing.tile
+    offsets = np.array([0, tt.dac, tt.dac + tt.read, tt.analog, tt.analog + tt.conv], dtype=np.int64)
+    times = np.maximum(timing.start_fs[:, None] + offsets + t0, now).tolist()  # absolute, never past
+    fed_per_row = vectors * prices.card.dac.bits
+    conversions = activity.conversions.tolist()
+    driven_rows = activity.driven_rows.tolist()
+    clipped = activity.clipped.tolist()
+    cell = activity.cell_energy_zj
+    p = prices.zj
+    read_e = vectors * p["crossbar", "read"]
+    dac_e, feed_e, conv_e = p["dac", "drive"], p["register", "feed"], p["adc", "convert"]
+    sh_e, sa_e, acc_e = p["sample_hold", "sample"], p["shift_add", "shift_add"], p["register", "accumulate"]
+    events = []
+    # Inlined row building: this loop runs once per step, tile and chunk of every chip run.
+    for (g, t), (t0_, t1, t2, t3, t4), rows in zip(timing.steps.tolist(), times, timing.rows.tolist(),
+                                                   strict=True):
+        conv = conversions[g][t]
+        driven = driven_rows[g][t]
+        fed = rows * fed_per_row
+        convert = [_row((t3, chip, li, ti, "adc", "convert", conv, conv * conv_e))]
+        if clipped[g][t]:
+            convert.append(_row((t3, chip, li, ti, "adc", "clip", clipped[g][t], 0)))
+        events += [
+            (t0_, (_row((t0_, chip, li, ti, "dac", "drive", driven, driven * dac_e)),
+                   _row((t0_, chip, li, ti, "register", "feed", fed, fed * feed_e)))),
+            (t1, (_row((t1, chip, li, ti, "crossbar", "read", vectors, read_e + int(cell[g, t]))),)),
+            (t2, (_row((t2, chip, li, ti, "sample_hold", "sample", conv, conv * sh_e)),)),
+            (t3, convert),
+            (t4, (_row((t4, chip, li, ti, "shift_add", "shift_add", conv, conv * sa_e)),
+                  _row((t4, chip, li, ti, "register", "accumulate", conv, conv * acc_e)))),
+        ]
+    return events
+
+
+def digital_rows(prices: ActionPrices, layer: int, ops: int, in_bits: int, out_bits: int) -> list[tuple]:
+    """The rows of one layer's digital stage for a chunk: its additions and its register traffic."""
+    p = prices.zj
+    return [(layer, -1, "shift_add", "reduce", ops, ops * p["shift_add", "reduce"]),
+            (layer, -1, "register", "read", in_bits, in_bits * p["register", "read"]),
+            (layer, -1, "register", "write", out_bits, out_bits * p["register", "write"])]
