@@ -69,13 +69,13 @@ class AdcBase(Component):
             raise ValueError(f"adc.lsb_a = {lsb_a!r} is out of range; allowed > 0")
         return self.quantize((np.asarray(current_a, dtype=np.float64) - ref_a) / lsb)
 
-    @action("column conversions")
+    @action("column conversion")
     def convert_cost(self) -> Cost:
         """Cost of ONE conversion: ``Cost(energy.energy_j(bits, latency_s), latency_s)``."""
         latency = self.latency_s
         return Cost(self.energy.energy_j(self.bits, latency), latency)
 
-    @action("conversions that saturated (a counter: the conversion is already priced)")
+    @action("conversion that saturated (a counter: the conversion itself is priced by convert)")
     def clip_cost(self) -> Cost:
         """A clipped conversion costs nothing beyond the conversion itself: ``Cost(0, 0)``."""
         return Cost(0.0, 0.0)

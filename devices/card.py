@@ -321,6 +321,22 @@ class DeviceCard:
         """The priced components in ledger order (``memsim.devices.vocabulary.COMPONENTS``), by name."""
         return {name: getattr(self, name) for name in COMPONENTS}
 
+    def action_costs(self) -> list[dict]:
+        """Every declared action of every component (ledger order) with what one count is and the cost of one
+        counted action in SI units (``energy_j``, ``latency_s``); ``static`` gives the component's static power
+        ``power_w`` instead (its energy is power × run time)."""
+        rows = []
+        for name, component in self.components().items():
+            for spec in component.actions():
+                row = {"component": name, "action": spec.name, "counts": spec.counts}
+                if spec.name == "static":
+                    row["power_w"] = component.p_static_w
+                else:
+                    cost = component.cost(spec.name)
+                    row.update(energy_j=cost.energy_j, latency_s=cost.latency_s)
+                rows.append(row)
+        return rows
+
     def to_dict(self) -> dict:
         """Every field in SI units plus sources, JSON-serialisable; ``DeviceCard.from_dict`` inverts it."""
         out: dict = {"schema_version": SCHEMA_VERSION, "name": self.name, "description": self.description}

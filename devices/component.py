@@ -79,7 +79,7 @@ class Component:
             raise ValueError(f"{self.prefix} action {name!r} is unknown; allowed: {', '.join(names)}")
         return getattr(self, f"{name}_cost")(**arguments)
 
-    @action("instances drawing static power over one chip run")
+    @action("instance of the component over one chip run")
     def static_cost(self, run_time_s: float) -> Cost:
         """Static energy of one instance over ``run_time_s``: ``Cost(p_static_w · run_time_s, 0)``. The engine
         posts it once per chip run, exactly in integer zeptojoules (``memsim.engine``)."""

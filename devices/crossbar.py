@@ -53,7 +53,7 @@ class Crossbar(Component):
         """ADCs per crossbar, ``ceil(cols/columns_per_adc)``."""
         return -(-self.cols // self.columns_per_adc)
 
-    @action("array reads: one per vector, kept input cycle and row group")
+    @action("array read (one per input vector, kept input cycle and row group)")
     def read_cost(self, cell_energy_j: float = 0.0) -> Cost:
         """Cost of ONE array read (one input cycle).
 

@@ -41,7 +41,7 @@ class Dac(Component):
         """Largest input code, ``2**bits - 1``."""
         return (1 << self.bits) - 1
 
-    @action("rows driven with a non-zero code, per input cycle")
+    @action("row driven with a non-zero code in one input cycle")
     def drive_cost(self) -> Cost:
         """Cost of driving ONE row for ONE cycle: ``Cost(e_drive_j, t_drive_s)``."""
         return Cost(self.e_drive_j, self.t_drive_s)

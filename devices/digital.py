@@ -30,12 +30,12 @@ class ShiftAdd(Component):
         object.__setattr__(self, "t_op_s", check_nonnegative(f"{self.prefix}.t_op_s", self.t_op_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{self.prefix}.p_static_w", self.p_static_w))
 
-    @action("codes shifted and added into a tile's partial sums, one per conversion")
+    @action("code shifted and added into a tile's partial sums (one per conversion)")
     def shift_add_cost(self) -> Cost:
         """Cost of ONE shift-and-add of an ADC code: ``Cost(e_op_j, t_op_s)``."""
         return Cost(self.e_op_j, self.t_op_s)
 
-    @action("digital additions of a layer's stage: row-block partial sums, bias, encoding correction")
+    @action("addition in a layer's digital stage (row-block sums, bias, encoding correction)")
     def reduce_cost(self) -> Cost:
         """Cost of ONE addition in a layer's digital stage, on the same unit: ``Cost(e_op_j, t_op_s)``."""
         return Cost(self.e_op_j, self.t_op_s)
@@ -70,23 +70,23 @@ class Register(Component):
         n = check_int(f"{self.prefix}.n_bits", n_bits, 0)
         return Cost(n * self.e_bit_j, self.t_access_s)
 
-    @action("bits read from a layer's input register")
+    @action("bit read from a layer's input register")
     def read_cost(self, n_bits: int = 1) -> Cost:
         """Cost of reading ``n_bits`` bits in one access (``access_cost``)."""
         return self.access_cost(n_bits)
 
-    @action("bits written to a layer's output register")
+    @action("bit written to a layer's output register")
     def write_cost(self, n_bits: int = 1) -> Cost:
         """Cost of writing ``n_bits`` bits in one access (``access_cost``)."""
         return self.access_cost(n_bits)
 
-    @action("input bits a tile's input register hands to its DACs")
+    @action("input bit a tile's input register hands to its DACs")
     def feed_cost(self, n_bits: int = 1) -> Cost:
         """Cost of handing ``n_bits`` input bits to a tile's DACs for one read: ``Cost(n_bits·e_feed_bit_j, 0)``."""
         n = check_int(f"{self.prefix}.n_bits", n_bits, 0)
         return Cost(n * self.e_feed_bit_j, 0.0)
 
-    @action("shift-and-add results accumulated into a tile's output register")
+    @action("shift-and-add result accumulated into a tile's output register")
     def accumulate_cost(self) -> Cost:
         """Cost of accumulating ONE shift-and-add result into a tile's output register (hidden in its time)."""
         return Cost(self.e_accumulate_j, 0.0)

@@ -36,7 +36,7 @@ class SampleHold(Component):
         object.__setattr__(self, "offset_sigma_a", check_nonnegative(f"{p}.offset_sigma_a", self.offset_sigma_a))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
 
-    @action("column samples, one per conversion")
+    @action("column sample (one per conversion)")
     def sample_cost(self) -> Cost:
         """Cost of ONE sample of one column: ``Cost(e_sample_j, t_sample_s)``."""
         return Cost(self.e_sample_j, self.t_sample_s)

@@ -115,11 +115,25 @@ def simulate(config_file, sigma, adc_bits, no_trace, as_json, **fields) -> None:
 
 
 @cli.command()
+@click.option("--actions", "show_actions", is_flag=True,
+              help="List every component's declared actions with the cost of one counted action instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def devices(as_json: bool) -> None:
-    """List the device cards with their key figures."""
+def devices(show_actions: bool, as_json: bool) -> None:
+    """List the device cards with their key figures (or, with --actions, what each component does)."""
     from memsim.devices.card import list_cards, load_card
 
+    if show_actions:
+        tables = {name: load_card(name).action_costs() for name in list_cards()}
+        if as_json:
+            click.echo(json.dumps(tables, indent=2))
+            return
+        for name, rows in tables.items():
+            click.echo(name)
+            for r in rows:
+                cost = (f"{si(r['power_w'], 'W')} static" if "power_w" in r
+                        else f"{si(r['energy_j'], 'J')}, {si(r['latency_s'], 's')}")
+                click.echo(f"  {r['component'] + '.' + r['action']:<22} {cost:<22} per {r['counts']}")
+        return
     cards = {name: load_card(name).summary() for name in list_cards()}
     if as_json:
         click.echo(json.dumps(cards, indent=2))

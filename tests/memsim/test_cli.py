@@ -54,6 +54,19 @@ def test_devices_lists_the_cards(run_cli):
     assert cards["isaac-2016"]["array"] == "128x128"
 
 
+def test_devices_lists_every_declared_action(run_cli):
+    from memsim.ledger import ACTIONS, COMPONENTS
+
+    code, out, _ = run_cli(["devices", "--actions", "--json"])
+    assert code == 0
+    rows = json.loads(out)["isaac-2016"]
+    assert {r["component"] for r in rows} == set(COMPONENTS) and {r["action"] for r in rows} == set(ACTIONS)
+    read = next(r for r in rows if (r["component"], r["action"]) == ("crossbar", "read"))
+    assert read["energy_j"] == 30e-12 and read["latency_s"] == 100e-9
+    code, out, _ = run_cli(["devices", "--actions"])
+    assert code == 0 and "adc.convert" in out and "1.67 pJ" in out
+
+
 def write_npz(path, **arrays):
     np.savez(path, **arrays)
     return str(path)
