@@ -321,7 +321,7 @@ class Pipeline:
             # Settled when the slots it assumed are the ones it computed (always, if no vector of this chunk
             # waits on another vector of this chunk: n <= B or a single layer).
             if n <= self.buffer or n_layers == 1 or all(
-                np.array_equal(a, b) for a, b in zip(released[1:], new_released[1:])
+                np.array_equal(a, b) for a, b in zip(released[1:], new_released[1:], strict=True)
             ):
                 return starts, reduce, written, new_released
             released = new_released
@@ -351,6 +351,6 @@ class Pipeline:
         for lo in range(0, n, self.buffer):
             size = min(self.buffer, n - lo)
             parts.append(self._commit(size, self._solve(size, 1)))
-        cat = lambda xs, axis: tuple(np.concatenate(p, axis=axis) for p in zip(*xs))  # noqa: E731
+        cat = lambda xs, axis: tuple(np.concatenate(p, axis=axis) for p in zip(*xs, strict=True))  # noqa: E731
         return ChunkSchedule(first, cat([p.starts for p in parts], 1), cat([p.reduce for p in parts], 0),
                              cat([p.written for p in parts], 0))

@@ -35,9 +35,11 @@ def default_output() -> Path:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=None, help="network .npz to write (default: the packaged digits_mlp.npz)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="network .npz to write (default: the packaged "
+                                                                        "digits_mlp.npz)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 32], help="hidden layer sizes (default: 64 32)")
-    parser.add_argument("--random-state", type=int, default=0, help="seed of the weight initialisation and batch shuffling (default: 0)")
+    parser.add_argument("--random-state", type=int, default=0, help="seed of the weight initialisation and batch "
+                                                                    "shuffling (default: 0)")
     parser.add_argument("--max-iter", type=int, default=1000, help="maximum Adam epochs (default: 1000)")
     parser.add_argument("--alpha", type=float, default=1e-3, help="L2 penalty (default: 1e-3)")
     parser.add_argument("--name", default="digits-mlp", help="network name stored in the file (default: digits-mlp)")
@@ -69,7 +71,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> tuple[Network, str]:
     n_layers = len(classifier.coefs_)
     layers = tuple(
         DenseLayer(weight, bias, "relu" if i < n_layers - 1 else "none")
-        for i, (weight, bias) in enumerate(zip(classifier.coefs_, classifier.intercepts_))
+        for i, (weight, bias) in enumerate(zip(classifier.coefs_, classifier.intercepts_, strict=True))
     )
     network = Network(name=args.name, layers=layers)
     command = shlex.join(["python", "tools/train_digits.py", *argv])

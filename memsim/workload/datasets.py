@@ -58,10 +58,12 @@ class Dataset:
             raise ValueError(f"{where}: x has {len(x_in)} rows but y has {len(y_in)} labels; expected the same length")
         x = np.array(x_in, dtype=np.float64)
         if not np.all(np.isfinite(x)):
-            raise ValueError(f"{where}: x contains {int(np.sum(~np.isfinite(x)))} non-finite values; all must be finite")
+            raise ValueError(f"{where}: x contains {int(np.sum(~np.isfinite(x)))} non-finite values; all must be "
+                             f"finite")
         if np.any(x < 0):
             raise ValueError(
-                f"{where}: x has negative values (min {x.min():g}); inputs must be >= 0 because activations are unsigned in the hardware format"
+                f"{where}: x has negative values (min {x.min():g}); inputs must be >= 0 because activations are "
+                f"unsigned in the hardware format"
             )
         if np.any(y_in < 0):
             raise ValueError(f"{where}: y has negative labels (min {y_in.min()}); class labels must be >= 0")

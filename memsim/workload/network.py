@@ -65,18 +65,23 @@ class DenseLayer(Layer):
         bias = _frozen_float_array(self.bias, "DenseLayer.bias")
         if weight.ndim != 2 or 0 in weight.shape:
             raise ValueError(
-                f"DenseLayer.weight: shape {weight.shape} is not allowed; expected 2-D (in_features, out_features), both >= 1"
+                f"DenseLayer.weight: shape {weight.shape} is not allowed; expected 2-D (in_features, out_features), "
+                f"both >= 1"
             )
         if bias.shape != (weight.shape[1],):
             raise ValueError(
-                f"DenseLayer.bias: shape {bias.shape} does not match weight shape {weight.shape}; expected ({weight.shape[1]},)"
+                f"DenseLayer.bias: shape {bias.shape} does not match weight shape {weight.shape}; expected "
+                f"({weight.shape[1]},)"
             )
         if not np.all(np.isfinite(weight)):
-            raise ValueError(f"DenseLayer.weight: contains {int(np.sum(~np.isfinite(weight)))} non-finite values; all must be finite")
+            raise ValueError(f"DenseLayer.weight: contains {int(np.sum(~np.isfinite(weight)))} non-finite values; all "
+                             f"must be finite")
         if not np.all(np.isfinite(bias)):
-            raise ValueError(f"DenseLayer.bias: contains {int(np.sum(~np.isfinite(bias)))} non-finite values; all must be finite")
+            raise ValueError(f"DenseLayer.bias: contains {int(np.sum(~np.isfinite(bias)))} non-finite values; all "
+                             f"must be finite")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"DenseLayer.activation: {self.activation!r} is not allowed; expected one of {', '.join(ACTIVATIONS)}")
+            raise ValueError(f"DenseLayer.activation: {self.activation!r} is not allowed; expected one of "
+                             f"{', '.join(ACTIVATIONS)}")
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "bias", bias)
 
@@ -120,7 +125,8 @@ class Network:
         for i in range(len(layers) - 1):
             if layers[i].out_features != layers[i + 1].in_features:
                 raise ValueError(
-                    f"Network.layers: layer {i + 1} (weight {layers[i + 1].weight.shape}) has {layers[i + 1].in_features} "
+                    f"Network.layers: layer {i + 1} (weight {layers[i + 1].weight.shape}) has "
+                    f"{layers[i + 1].in_features} "
                     f"inputs but layer {i} (weight {layers[i].weight.shape}) outputs {layers[i].out_features}"
                 )
         object.__setattr__(self, "layers", layers)
@@ -147,7 +153,8 @@ class Network:
         current = np.asarray(x, dtype=np.float64)
         if current.ndim not in (1, 2) or current.shape[-1] != self.in_features:
             raise ValueError(
-                f"network {self.name!r}: input shape {current.shape} is not allowed; expected ({self.in_features},) or (n, {self.in_features})"
+                f"network {self.name!r}: input shape {current.shape} is not allowed; expected ({self.in_features},) "
+                f"or (n, {self.in_features})"
             )
         if not np.all(np.isfinite(current)):
             raise ValueError(f"network {self.name!r}: input contains non-finite values; all must be finite")
@@ -181,7 +188,8 @@ def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
         try:
             arrays = {key: archive[key] for key in archive.files}
         except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{path}: cannot read the arrays ({type(exc).__name__}); object arrays and corrupt data are not allowed") from None
+            raise ValueError(f"{path}: cannot read the arrays ({type(exc).__name__}); object arrays and corrupt data "
+                             f"are not allowed") from None
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):
             raise ValueError(f"{path}: member {key!r} is not a .npy array; expected an .npz {kind} file")
@@ -210,7 +218,8 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         elif match := _BIAS_KEY.fullmatch(key):
             biases[int(match.group(1))] = value
     if 0 not in weights:
-        raise ValueError(f"{path}: no W0; a network file needs arrays W0, b0, W1, b1, ... (keys present: {', '.join(sorted(arrays)) or 'none'})")
+        raise ValueError(f"{path}: no W0; a network file needs arrays W0, b0, W1, b1, ... (keys present: "
+                         f"{', '.join(sorted(arrays)) or 'none'})")
     n_layers = len(weights)
     for i in sorted(set(weights) | set(biases)):
         if i not in weights:
@@ -219,32 +228,39 @@ def load_network(path: str | os.PathLike[str]) -> Network:
             raise ValueError(f"{path}: W{i} has no b{i}; every layer needs a bias array b_i")
         if i >= n_layers:
             missing = min(set(range(n_layers)) - set(weights))
-            raise ValueError(f"{path}: W{i} present but W{missing} missing; layers must be numbered 0..n-1 without gaps")
+            raise ValueError(f"{path}: W{i} present but W{missing} missing; layers must be numbered 0..n-1 without "
+                             f"gaps")
 
     for i in range(n_layers):
         for key, value in ((f"W{i}", weights[i]), (f"b{i}", biases[i])):
             if value.dtype.kind not in "iuf":
                 raise ValueError(f"{path}: {key} has dtype {value.dtype}; expected a real numeric array")
             if not np.all(np.isfinite(value)):
-                raise ValueError(f"{path}: {key} contains {int(np.sum(~np.isfinite(value)))} non-finite values; all must be finite")
+                raise ValueError(f"{path}: {key} contains {int(np.sum(~np.isfinite(value)))} non-finite values; all "
+                                 f"must be finite")
         w, b = weights[i], biases[i]
         if w.ndim != 2 or 0 in w.shape:
             raise ValueError(f"{path}: W{i} has shape {w.shape}; expected 2-D (in_features, out_features), both >= 1")
         if b.shape != (w.shape[1],):
-            raise ValueError(f"{path}: b{i} has shape {b.shape} but W{i} has {w.shape[1]} output columns; expected ({w.shape[1]},)")
+            raise ValueError(f"{path}: b{i} has shape {b.shape} but W{i} has {w.shape[1]} output columns; expected "
+                             f"({w.shape[1]},)")
         if i > 0 and w.shape[0] != weights[i - 1].shape[1]:
-            raise ValueError(f"{path}: W{i} has {w.shape[0]} input rows but layer {i - 1} outputs {weights[i - 1].shape[1]}")
+            raise ValueError(f"{path}: W{i} has {w.shape[0]} input rows but layer {i - 1} outputs "
+                             f"{weights[i - 1].shape[1]}")
 
     if "activations" in arrays:
         stored = arrays["activations"]
         if stored.dtype.kind != "U" or stored.ndim != 1:
-            raise ValueError(f"{path}: activations has dtype {stored.dtype} and shape {stored.shape}; expected a 1-D array of strings")
+            raise ValueError(f"{path}: activations has dtype {stored.dtype} and shape {stored.shape}; expected a 1-D "
+                             f"array of strings")
         activations = [str(a) for a in stored]
         if len(activations) != n_layers:
-            raise ValueError(f"{path}: activations has {len(activations)} entries but the file has {n_layers} layers; expected one per layer")
+            raise ValueError(f"{path}: activations has {len(activations)} entries but the file has {n_layers} layers; "
+                             f"expected one per layer")
         for i, activation in enumerate(activations):
             if activation not in ACTIVATIONS:
-                raise ValueError(f"{path}: activations[{i}] is {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+                raise ValueError(f"{path}: activations[{i}] is {activation!r}; expected one of "
+                                 f"{', '.join(ACTIVATIONS)}")
     else:
         activations = ["relu"] * (n_layers - 1) + ["none"]
 

@@ -139,7 +139,7 @@ def quantize_network(
     acts = network.activations_float(calibration_x)
     in_fmt = FixedFormat(input_bits, frac_bits_for(float(np.max(calibration_x, initial=0.0)), input_bits, False), False)
     layers = []
-    for i, (layer, bw, h) in enumerate(zip(network.layers, weight_bits, shifts)):
+    for i, (layer, bw, h) in enumerate(zip(network.layers, weight_bits, shifts, strict=True)):
         w_fmt = FixedFormat(bw, frac_bits_for(float(np.max(np.abs(layer.weight), initial=0.0)), bw, True) + h, True)
         qw = w_fmt.quantize(layer.weight)
         acc_frac = in_fmt.frac_bits + w_fmt.frac_bits

@@ -42,7 +42,8 @@ def test_validation_names_field(kw, name):
 
 
 def test_table_length_must_equal_levels():
-    with pytest.raises(ValueError, match=r"cell\.variation\.sigma_s_per_level has 3 entries; allowed exactly n_levels = 4"):
+    with pytest.raises(ValueError, match=r"cell\.variation\.sigma_s_per_level has 3 entries; allowed exactly n_levels "
+                                         r"= 4"):
         cell(variation=Table((1e-7, 1e-7, 1e-7)))
     assert cell(variation=Table((1e-7,) * 4)).n_levels == 4
 

@@ -33,7 +33,7 @@ def test_age_chip_applies_the_power_law_to_every_cell_and_reference(card_factory
     aged = age_chip(chip, 990.0, np.random.default_rng(2))
     cell = card.cell
     factor = (1000.0 / 10.0) ** -0.1
-    for t0, t1 in zip(chip.tiles[0], aged.tiles[0]):
+    for t0, t1 in zip(chip.tiles[0], aged.tiles[0], strict=True):
         g0 = t0.g_norm * cell.delta_g_s + cell.g_min_s
         np.testing.assert_allclose(t1.g_norm * cell.delta_g_s + cell.g_min_s, g0 * factor, rtol=1e-12, atol=0)
         np.testing.assert_allclose(t1.ref_norm * cell.delta_g_s + cell.g_min_s,

@@ -44,7 +44,7 @@ def test_chunked_and_one_vector_at_a_time_agree_exactly(card_factory, read_energ
     chunked, led_chunked = run(card, qnet, qx, batch=5, buffer_vectors=buffer_vectors)
     single, led_single = run(card, qnet, qx, batch=1, buffer_vectors=buffer_vectors)
     assert len(design_chip(card, qnet, "offset").layers[0].mapping.tiles) > 1
-    for a, b in zip(chunked.layer_outputs, single.layer_outputs):
+    for a, b in zip(chunked.layer_outputs, single.layer_outputs, strict=True):
         np.testing.assert_array_equal(a, b)
     assert led_chunked.total_zj() == led_single.total_zj()
     assert led_chunked.by("component") == led_single.by("component")

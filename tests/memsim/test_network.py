@@ -1,4 +1,5 @@
-"""Tests of memsim.workload.network: layer and network validation, float forward pass, the .npz format, the built-in network."""
+"""Tests of memsim.workload.network: layer and network validation, float forward pass, the .npz format, the built-in
+network."""
 
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def make_network(sizes=(4, 3, 2), seed=0, name="tiny"):
             rng.standard_normal(n_out),
             "relu" if i < len(sizes) - 2 else "none",
         )
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
     )
     return Network(name=name, layers=layers)
 
@@ -125,7 +126,7 @@ def test_activations_float_gives_each_layer_input_and_the_output():
     acts = network.activations_float(x)
     assert [a.shape for a in acts] == [(7, 5), (7, 4), (7, 3), (7, 2)]
     np.testing.assert_array_equal(acts[0], x)
-    for layer, a_in, a_out in zip(network.layers, acts[:-1], acts[1:]):
+    for layer, a_in, a_out in zip(network.layers, acts[:-1], acts[1:], strict=True):
         np.testing.assert_array_equal(layer.forward_float(a_in), a_out)
     assert all(np.all(a >= 0) for a in acts[1:-1])
     np.testing.assert_array_equal(acts[-1], network.forward_float(x))
@@ -149,7 +150,7 @@ def test_save_load_round_trip(tmp_path):
     loaded = load_network(path)
     assert loaded.name == "round-trip"
     assert len(loaded.layers) == 3
-    for a, b in zip(network.layers, loaded.layers):
+    for a, b in zip(network.layers, loaded.layers, strict=True):
         np.testing.assert_array_equal(a.weight, b.weight)
         np.testing.assert_array_equal(a.bias, b.bias)
         assert a.activation == b.activation
@@ -179,7 +180,8 @@ def test_load_defaults_activations_and_name(tmp_path):
 
 
 def test_load_ignores_unknown_keys(tmp_path):
-    path = write_npz(tmp_path / "extra.npz", W0=np.ones((3, 2)), b0=np.zeros(2), provenance=np.array("x"), notes=np.arange(3))
+    path = write_npz(tmp_path / "extra.npz", W0=np.ones((3, 2)), b0=np.zeros(2), provenance=np.array("x"),
+                     notes=np.arange(3))
     assert load_network(path).macs_per_inference == 6
 
 
@@ -241,7 +243,8 @@ def test_load_network_rejects_single_npy_array(tmp_path):
 
 
 def test_load_network_rejects_pickled_arrays(tmp_path):
-    path = write_npz(tmp_path / "pickled.npz", W0=np.ones((2, 2)), b0=np.zeros(2), meta=np.array([{"a": 1}], dtype=object))
+    path = write_npz(tmp_path / "pickled.npz", W0=np.ones((2, 2)), b0=np.zeros(2),
+                     meta=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError) as exc_info:
         load_network(path)
     assert "object arrays" in assert_one_line(exc_info)

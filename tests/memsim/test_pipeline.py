@@ -172,7 +172,7 @@ def reference_schedule(periods, latencies, reduces, buffer, n):
         for li in range(n_layers):
             slot = released[li + 1][i - buffer] if li + 1 < n_layers and i - buffer >= 0 else NEG
             s[li] = [max(x, slot, s[li][t] + periods[li][t]) for t in range(len(periods[li]))]
-            d[li] = max(max(st + lt for st, lt in zip(s[li], latencies[li])), d[li] + reduces[li])
+            d[li] = max(max(st + lt for st, lt in zip(s[li], latencies[li], strict=True)), d[li] + reduces[li])
             released[li].append(max(s[li]))
             if li == 0:
                 entry.append(min(s[0]))
@@ -193,9 +193,9 @@ def test_vectorised_schedule_equals_the_per_vector_loop_for_any_chunking(seed, s
     buffer = int(rng.integers(1, 5))
     n = 40
     layers = tuple(
-        SimpleNamespace(tiles=[SimpleNamespace(period_fs=int(p), latency_fs=int(lt)) for p, lt in zip(ps, ls)],
-                        reduce_fs=r)
-        for ps, ls, r in zip(periods, latencies, reduces)
+        SimpleNamespace(tiles=[SimpleNamespace(period_fs=int(p), latency_fs=int(lt))
+                               for p, lt in zip(ps, ls, strict=True)], reduce_fs=r)
+        for ps, ls, r in zip(periods, latencies, reduces, strict=True)
     )
     entry, exit_ = reference_schedule(periods, latencies, reduces, buffer, n)
     for sizes in ([n], [1] * n, list(rng.integers(1, 9, 40))):
