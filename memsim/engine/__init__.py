@@ -1,6 +1,6 @@
 """The SimPy engine: runs one chip instance, times its actions and posts their costs to the ledger.
 
-Events carry arrays (DESIGN "Events carry arrays"): one SimPy event is one hardware action of one tile (or
+Events carry arrays (docs/architecture.md §Events carry arrays): one SimPy event is one hardware action of one tile (or
 one layer's digital stage) for one chunk of ``N`` input vectors, with the numbers computed over the whole
 chunk by the pure datapath (``memsim.tile.LayerReader``: one fused read per layer). Inside a chunk the
 hardware handles the vectors one after another; their times come from ``memsim.pipeline`` (exact max-plus
