@@ -1,4 +1,4 @@
-"""memsim's device layer: physics and cost of single components (DESIGN "The component contract").
+"""memsim's device layer: physics and cost of single components (docs/architecture.md §The component contract).
 
 Modules, one per thing modelled: ``memristor`` (cell), ``variation`` (sigma(G) models), ``dac``, ``crossbar``,
 ``sense_amp`` (sample-and-hold), ``adc`` and ``adc_energy``, ``digital`` (shift-and-add, registers), ``cost``,

@@ -22,8 +22,8 @@ from .validate import (
 
 _PREFIX = "adc.energy"
 
-# NeuroSim V1.4 SarADC.cpp, GetColumnPower(), low-power (LSTP) roadmap, 32 nm (REFERENCE §3 rounds these to
-# 8.90 µW and 0.0794 W).
+# NeuroSim V1.4 SarADC.cpp, GetColumnPower(), low-power (LSTP) roadmap, 32 nm
+# (docs/devices.md §NeuroSim SAR energy).
 _NEUROSIM_SAR_32NM_W_PER_BIT = 1.1294e-6
 _NEUROSIM_SAR_32NM_W_FIXED = 8.8998e-6
 _NEUROSIM_SAR_32NM_COL_W = 0.079449
@@ -36,9 +36,11 @@ class TableEnergy:
 
     Between two table entries ``b0 < bits < b1`` it interpolates log-linearly,
     ``ln E = ln E0 + (bits - b0)/(b1 - b0)·(ln E1 - ln E0)`` (energy grows geometrically with resolution, as
-    in the capacitive-DAC SAR scaling of REFERENCE §3). Validity: ``table_bits`` strictly increasing, all
+    in capacitive-DAC SAR scaling; docs/devices.md §ADC energy models). Validity: ``table_bits`` strictly
+    increasing, all
     energies ``> 0``; a ``bits`` outside ``[table_bits[0], table_bits[-1]]`` raises ``ValueError``.
-    Source: the card (ISAAC node: 4 b 0.79 ... 10 b 2.38 pJ, REFERENCE §3). ``latency_s`` is not used.
+    Source: the card (isaac-2016: 4 b 0.79 ... 10 b 2.38 pJ at ISAAC's node, whose publication is not recorded;
+    docs/devices.md §Numbers whose origin is incomplete). ``latency_s`` is not used.
     """
 
     model: ClassVar[str] = "table"
@@ -79,11 +81,11 @@ class NeuroSimSarEnergy:
     """NeuroSim V1.4 SAR ADC at 32 nm (low-power roadmap), energy ``E = P·latency_s`` with
 
     ``P = (1.1294·N + 8.8998) µW + 0.079449·exp(-2.297·log10(r_col_ohm)) W``, ``N = bits``
-    (NeuroSim V1.4 SarADC.cpp GetColumnPower; REFERENCE §3 quotes the rounded 8.90 µW and 0.0794 W). NeuroSim
+    (NeuroSim V1.4 SarADC.cpp GetColumnPower; docs/devices.md §NeuroSim SAR energy). NeuroSim
     takes ``latency = (N + 1)·1 ns`` and ``r_col_ohm`` as the parallel resistance of the column's activated
     cells (data-dependent there; a fixed effective value here). With ``r_col_ohm = 10 kΩ`` (ten 100 kΩ
     R_on cells in parallel) and ``latency = (N + 1) ns`` it gives 136.0 fJ at 5 b and 234.5 fJ at 8 b,
-    REFERENCE's "≈136 fJ at 5 b, 235 fJ at 8 b". Validity: 32 nm LP, read voltage 0.5 V and 300 K (NeuroSim
+    as ``tests/devices/test_dev_adc.py`` checks. Validity: 32 nm LP, read voltage 0.5 V and 300 K (NeuroSim
     rescales ``r_col_ohm`` by 0.5 V/V_read and P by ``1 + 1.3e-3·(T - 300 K)``; memsim does not); NeuroSim
     states no resolution range for the fit.
     """

@@ -9,7 +9,7 @@ from .validate import check_nonnegative
 
 @dataclass(frozen=True)
 class Cost:
-    """Energy and latency of ONE action of one component (DESIGN "The component contract").
+    """Energy and latency of ONE action of one component (docs/architecture.md §The component contract).
 
     The ledger multiplies it by the number of actions. Validity: both fields finite and ``>= 0``.
     """

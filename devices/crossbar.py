@@ -16,11 +16,11 @@ READ_ENERGY_MODELS = ("cell", "lumped")
 class Crossbar(Component):
     """A ``rows × cols`` crossbar whose columns share ``n_adcs = ceil(cols/columns_per_adc)`` ADCs.
 
-    Column currents follow REFERENCE §1 "Column read", ``I_j = v_unit·Σ_i x_i·G_ij``. ``e_array_read_j`` is
+    Column currents follow docs/datapath.md §Column read, ``I_j = v_unit·Σ_i x_i·G_ij``. ``e_array_read_j`` is
     always the fixed energy of one array read (one input cycle); ``read_energy_model`` says whether the
     cells' Joule heating is computed on top of it:
     - ``"lumped"``: ``E = e_array_read_j`` — a published per-array figure taken to contain the cells
-      (ISAAC: 0.3 mW × 100 ns = 30 pJ, REFERENCE §3);
+      (ISAAC, Shafiee et al., ISCA 2016, Table 6: 0.3 mW × 100 ns = 30 pJ);
     - ``"cell"``: ``E = e_array_read_j + Σ V²·G·t`` over the driven cells (``devices.memristor.read_energy_j``,
       computed by the datapath from the actual arrays), with ``t = t_read_s``.
     ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc`` does not divide ``cols`` the last ADC serves

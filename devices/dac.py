@@ -16,9 +16,10 @@ from .validate import check_int, check_nonnegative, check_positive
 class Dac(Component):
     """A ``bits``-bit wordline DAC: code ``x in [0, 2**bits - 1]`` applies ``v = v_read·x/(2**bits - 1)``.
 
-    This is REFERENCE §1 "Column read" with ``d = bits`` input bits per cycle (``bits = 1``: bit-serial
+    This is docs/datapath.md §Column read with ``d = bits`` input bits per cycle (``bits = 1``: bit-serial
     inputs, the driver is on/off). Cost per driven row per cycle: ``e_drive_j`` and settling latency
-    ``t_drive_s`` (REFERENCE §3 gives ISAAC's 1-bit DAC, 0.39 pJ per driven row per cycle). A row whose code
+    ``t_drive_s`` (ISAAC, Shafiee et al., ISCA 2016, Table 6: 4 mW for 8×128 1-bit DACs, 0.39 pJ per driven row
+    per cycle). A row whose code
     is 0 is not driven and costs nothing; the caller counts driven rows. ``p_static_w``: static power of one
     row's driver. Validity: ``bits`` 1..8,
     ``e_drive_j >= 0``, ``t_drive_s >= 0``.

@@ -14,8 +14,9 @@ from .validate import check_int, check_nonnegative
 class ShiftAdd(Component):
     """Shift-and-add unit: one operation adds one ADC code, shifted by its significance, to an accumulator.
 
-    ``A += ±2**(d·t + c·s)·code`` (REFERENCE §1 "Shift-and-add"); cost per operation ``Cost(e_op_j, t_op_s)``
-    (REFERENCE §3: ISAAC, 0.2 mW for 4 units per IMA). ``p_static_w``: static power of one unit (memsim
+    ``A += ±2**(d·t + c·s)·code`` (docs/datapath.md §Shift-and-add); cost per operation ``Cost(e_op_j, t_op_s)``
+    (ISAAC, Shafiee et al., ISCA 2016, Table 6: 0.2 mW for 4 units per IMA; docs/devices.md §Shift-and-add).
+    ``p_static_w``: static power of one unit (memsim
     counts one unit per ADC, following its conversions, and one per layer for the digital reduction).
     Validity: every field ``>= 0``.
     """
@@ -45,7 +46,8 @@ class ShiftAdd(Component):
 class Register(Component):
     """Register file access: energy ``E = n_bits·e_bit_j``, latency ``t_access_s`` per access.
 
-    REFERENCE §3: 0.009 pJ per bit (a 40 nm figure). This prices the layer's digital stage (its input and
+    isaac-2016 card: 0.009 pJ per bit, a 40 nm figure of unrecorded origin (docs/devices.md §Register).
+    This prices the layer's digital stage (its input and
     output vectors). A tile's own registers are priced per use: ``e_feed_bit_j`` per input bit its input
     register hands to the DACs in one read (``feed_cost``), ``e_accumulate_j`` per shift-and-add result
     accumulated into its output register (``accumulate_cost``); ``p_static_w`` is the static power of one

@@ -19,7 +19,7 @@ def read_energy_j(v_v, g_s, t_s) -> np.ndarray:
     """Joule heating of a cell read, elementwise: ``E = V²·G·t`` (Ohm's law, P = V²·G, over the read time).
 
     Inputs broadcast (volts, siemens, seconds). Validity: linear (ohmic) cells, which the column-read
-    model of REFERENCE §1 assumes; wire resistance and driver losses are not included.
+    model of docs/datapath.md §Column read assumes; wire resistance and driver losses are not included.
     """
     v = np.asarray(v_v, dtype=np.float64)
     return v * v * np.asarray(g_s, dtype=np.float64) * np.asarray(t_s, dtype=np.float64)
@@ -27,13 +27,14 @@ def read_energy_j(v_v, g_s, t_s) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MemristorCell:
-    """A multi-level memristor cell (REFERENCE §1 "Cells", §2 "Non-idealities").
+    """A multi-level memristor cell (docs/devices.md §Cells, §Programming variation, §Read noise, §Stuck-at faults).
 
     Level ``L in [0, 2**bits_per_cell)`` targets ``G(L) = g_min_s + L·delta_g_s`` with
     ``delta_g_s = (g_max_s - g_min_s)/(n_levels - 1)``. ``program`` adds programming variation
     (``variation`` gives sigma(G); ``distribution`` its shape) and stuck-at faults, once per chip instance.
     ``read_noise_rel`` is the sigma of one read as a fraction of ``g_max_s`` (aihwkit's ReRAM model uses about
-    1 %); the datapath samples it per column (REFERENCE §2). ``drift`` gives the conductance at a time after
+    1 %); the datapath samples it per column (docs/devices.md §Read noise). ``drift`` gives the conductance
+    at a time after
     programming (``devices.drift``; applied by ``memsim.aging``), ``disturb`` the shift per read pulse
     (``devices.disturb``). Validity: ``bits_per_cell`` 1..8,
     ``0 <= g_min_s < g_max_s``, ``v_read_v > 0``, fault fractions in [0, 1] with sum <= 1.
@@ -100,7 +101,7 @@ class MemristorCell:
 
     @property
     def read_noise_sigma_s(self) -> float:
-        """Sigma of one read of one cell in siemens: ``read_noise_rel·g_max_s`` (aihwkit-like, REFERENCE §2)."""
+        """Sigma of one cell read in siemens, ``read_noise_rel·g_max_s`` (aihwkit-like; docs/devices.md §Read noise)."""
         return self.read_noise_rel * self.g_max_s
 
     def _check_levels(self, levels) -> np.ndarray:
@@ -118,7 +119,7 @@ class MemristorCell:
         return lv
 
     def target_conductance_s(self, levels) -> np.ndarray:
-        """Target conductance ``G(L) = g_min_s + L·delta_g_s`` (REFERENCE §1 "Cells"), float64, same shape.
+        """Target conductance ``G(L) = g_min_s + L·delta_g_s`` (docs/datapath.md §Cells), float64, same shape.
 
         Raises ``ValueError`` for non-integer levels or levels outside ``[0, n_levels)``.
         """
@@ -128,7 +129,7 @@ class MemristorCell:
     def program(self, levels, rng: np.random.Generator) -> np.ndarray:
         """Programmed conductances (siemens, float64, the shape of ``levels``) of one chip instance.
 
-        Equations (REFERENCE §2):
+        Equations (docs/devices.md §Programming variation, §Stuck-at faults):
         - gaussian:  ``G = max(0, G(L) + sigma(G(L))·eps)``, ``eps ~ N(0, 1)``;
         - lognormal: ``G = G(L)·exp(mu + s·eps)``, ``s² = ln(1 + (sigma/G(L))²)``, ``mu = -s²/2`` (mean G(L),
           standard deviation sigma; ``G(L) = 0`` stays 0);

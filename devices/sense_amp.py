@@ -16,7 +16,8 @@ from .validate import check_int, check_nonnegative
 class SampleHold(Component):
     """Sample-and-hold of one column: cost per sample and a fixed input-referred offset per chip.
 
-    Cost per sample: ``Cost(e_sample_j, t_sample_s)`` (REFERENCE §3: ISAAC, 10 µW for 8×128 units at a
+    Cost per sample: ``Cost(e_sample_j, t_sample_s)`` (ISAAC, Shafiee et al., ISCA 2016, Table 6: 10 µW for
+    8×128 units at a
     100 ns cycle, about 1 fJ per sample). Offset: ``I_sampled = I_column + I_off``, ``I_off ~ N(0,
     offset_sigma_a²)`` drawn once per chip instance and column (a static mismatch, memsim's model).
     ``p_static_w``: static power of one column's sample-and-hold.

@@ -1,7 +1,8 @@
 """Programming (device-to-device) variation: models of the conductance spread sigma(G).
 
-A cell programmed to level ``L`` with target ``G(L)`` lands at ``G(L) + sigma(G(L))·eps`` (REFERENCE §2,
-"Programming variation"); this module only supplies ``sigma``, the cell (``devices.memristor``) draws ``eps``.
+A cell programmed to level ``L`` with target ``G(L)`` lands at ``G(L) + sigma(G(L))·eps``
+(docs/devices.md §Programming variation); this module only supplies ``sigma``, the cell
+(``devices.memristor``) draws ``eps``.
 Every model is a frozen dataclass with ``sigma_s(levels, g_target_s) -> sigma`` in siemens per cell and an
 ``is_zero`` property (true when the model cannot produce a non-zero sigma; the cell then draws no random
 numbers). ``SIGMA_MODELS`` maps the card/config name to the class.
@@ -37,7 +38,7 @@ class NoVariation:
 
 @dataclass(frozen=True)
 class Proportional:
-    """Proportional variation ``sigma = sigma_rel·G`` (REFERENCE §2; the common "x % variation" model).
+    """Proportional variation ``sigma = sigma_rel·G``, the common "x % variation" model (docs/devices.md §Proportional).
 
     Absolute error grows with conductance, as in the RRAM data of Prakash & Hwang (Phys. Sci. Rev. 2016).
     Validity: ``sigma_rel >= 0``; any ``G >= 0``.
@@ -60,7 +61,7 @@ class Proportional:
 
 @dataclass(frozen=True)
 class Additive:
-    """Additive variation: the same ``sigma = sigma_const_s`` (siemens) for every level (REFERENCE §2).
+    """Additive variation: the same ``sigma = sigma_const_s`` (siemens) for every level (docs/devices.md §Additive).
 
     Validity: ``sigma_const_s >= 0``. (The field is not called ``sigma_s``: that is the method's name.)
     """
@@ -85,11 +86,11 @@ class Additive:
 class Polynomial:
     """Polynomial variation ``sigma = max(0, sum_k coeffs[k]·G**k)``, G in siemens, ``coeffs[k]`` in S^(1-k).
 
-    Sources (REFERENCE §2):
+    Sources (docs/devices.md §Polynomial):
     - Milo et al., IRPS 2021, linear fit ``sigma = -0.009107·G + 4.78 µS`` valid over G = 50..225 µS:
       ``coeffs = (4.78e-6, -0.009107)``.
     - NeuRRAM (Wan et al., Nature 608, 2022) reports sigma rising from about 1.1 µS to 2.4 µS across
-      0..40 µS; fit ``coeffs`` to the published curve (REFERENCE gives no coefficients; a straight line
+      0..40 µS; fit ``coeffs`` to the published curve (memsim ships no coefficients; a straight line
       through the two end points, ``(1.1e-6, 0.0325)``, is only an approximation of it).
     Validity: the fit's own conductance range; sigma is clipped at 0 outside it.
     """
@@ -112,7 +113,7 @@ class Polynomial:
 
 @dataclass(frozen=True)
 class Table:
-    """Per-level variation: ``sigma = sigma_s_per_level[L]`` (REFERENCE §2, "a per-level table").
+    """Per-level variation: ``sigma = sigma_s_per_level[L]`` (docs/devices.md §Per-level table).
 
     Measured data per programmed level. Validity: every entry ``>= 0``; the length must equal the cell's
     number of levels (checked by ``MemristorCell``).

@@ -2,7 +2,7 @@
 
 ``ChipDesign`` fixes, per layer, the integer layer, its weight encoding, its tile mapping and which partial
 sums ``(s, t)`` are converted — everything that does not depend on device variation. A discarded partial
-sum (REFERENCE §1 "Discarding") is not converted; its contribution to the accumulator is replaced by the
+sum (docs/datapath.md §Discarding and compensation) is not converted; its accumulator contribution is replaced by the
 layer's ``compensation`` (zero, or a constant calibrated by the planner). ``program_chip`` draws one chip instance from it: every cell's
 conductance, reference columns and sense-amplifier offsets, from the run's random generator.
 """

@@ -1,4 +1,4 @@
-"""Signed-weight encodings and weight slicing onto multi-level cells (REFERENCE §1).
+"""Signed-weight encodings and weight slicing onto multi-level cells (docs/datapath.md §Signed-weight encodings).
 
 An encoding turns a signed integer weight matrix ``qw`` (rows × outputs, ``Bw`` bits) into *column kinds*:
 each output ``j`` occupies ``K`` physical columns, column kind ``k`` holding an unsigned cell level

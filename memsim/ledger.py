@@ -1,4 +1,5 @@
-"""The energy ledger: one row per hardware action event, the only place energy is kept (DESIGN "One ledger").
+"""The energy ledger: one row per hardware action event, the only place energy is kept
+(docs/architecture.md §One ledger).
 
 Every event posts ``(t, chip, layer, tile, component, action, count, energy)``. Totals and breakdowns are
 always computed from the rows. Time and energy are held as exact integers — femtoseconds and zeptojoules —

@@ -3,7 +3,7 @@
 A layer with ``rows`` inputs and ``outputs`` outputs, each output occupying ``K`` columns (its encoding's
 column kinds, adjacent), is cut into tiles: row blocks of the crossbar's ``rows`` and column blocks of
 ``floor((cols - 1) / K)`` outputs — one column of every crossbar is the reference column that removes the
-``g_min`` floor (REFERENCE §1 "Column read"). Inside a tile, rows are read in row groups of
+``g_min`` floor (docs/datapath.md §Reference column). Inside a tile, rows are read in row groups of
 ``rows_per_read`` (at most the crossbar's rows); every row group is converted separately and the partial
 sums of row groups and row blocks are added digitally.
 """

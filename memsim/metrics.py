@@ -1,4 +1,4 @@
-"""Figures of merit computed from outputs and the ledger (REFERENCE §4).
+"""Figures of merit computed from outputs and the ledger (docs/metrics.md).
 
 - accuracy: fraction of argmax(logits) equal to the label;
 - operations: 2 × multiply-accumulates (one multiply and one add each) × inferences;

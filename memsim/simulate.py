@@ -1,6 +1,6 @@
 """``memsim simulate`` as a library call: config in, results (and optionally an HDF5 trace) out.
 
-Data flow (DESIGN "Data flow"): load the card, network and data; quantize with formats calibrated on a
+Data flow (docs/architecture.md §Data flow): load the card, network and data; quantize with formats calibrated on a
 calibration set; encode and map onto tiles; then, per chip instance, program the cells (device variation
 drawn once per chip from the run's seeded generator) and run every vector through the SimPy engine, which
 posts every action to the one ledger. Metrics come from the outputs and the ledger.

@@ -1,4 +1,4 @@
-"""One crossbar tile: programming its cells and the bit-true read of a batch of inputs (REFERENCE §1, §2).
+"""One crossbar tile: programming its cells and the bit-true read of a batch of inputs (docs/datapath.md).
 
 A tile holds a block of one layer's encoded weights (see ``memsim.mapping``) plus a reference column at
 level 0. Reading one row group at input cycle ``t`` for a batch gives, per data column ``j``,
@@ -44,7 +44,8 @@ BLAS product. Numbers never depend on the thread count: each block writes only i
 clipping counts are integers, and with read noise each block draws from its own generator.
 
 Read noise (cycle-to-cycle) is sampled per column, not per cell: a column sums independent Gaussians, so
-its noise is ``N(0, Σ_i (x_i σ_read/Δg)²)`` in level units — exact in distribution (REFERENCE §2). The
+its noise is ``N(0, Σ_i (x_i σ_read/Δg)²)`` in level units — exact in distribution
+(docs/devices.md §Read noise). The
 reference column's noise is drawn once per read and tile and shared by the columns of that tile. The noisy
 signal is rounded once to the read's working precision (float32 keeps 2⁻¹⁴ of a level step or finer on
 signals below 512 level steps), far below the noise itself.

@@ -1,4 +1,5 @@
-"""Speed of the full simulation against the matrix-multiply limit (REFERENCE §6, W2). A benchmark, not a test.
+"""Speed of the full simulation against the matrix-multiply limit (W2, docs/architecture.md §Benchmarks).
+A benchmark, not a test.
 
 Workload W2: 256×256 weights (standard normal, seed 0) quantized to 8 bits; 1000 input vectors (8-bit values
 k/256, seed 1) quantized to 8 bits; 1-bit bit-serial inputs; offset encoding on the ISAAC card's 128×128

@@ -1,6 +1,7 @@
 """Engine benchmark: SimPy event counts and events per second (a benchmark, not a test).
 
-Runs the W2 layer of REFERENCE §6 (256×256 weights, standard normal with seed 0, quantized to 8 bits; 8-bit
+Runs the W2 layer (docs/architecture.md §Benchmarks: 256×256 weights, standard normal with seed 0,
+quantized to 8 bits; 8-bit
 inputs, bit-serial; offset encoding on the ISAAC card's 128×128 crossbars with 2-bit cells, 10 %
 proportional variation) through ``memsim.engine.Engine`` and prints, per case, the vectors, the chunk size,
 the tiles, the SimPy events, the wall time and the events per second. The cases vary one thing at a time to
@@ -28,7 +29,7 @@ from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
 
 def w2_design(outputs: int = 256):
-    """REFERENCE §6 W2 on the ISAAC card, with ``outputs`` columns of weights (256 in W2)."""
+    """W2 (docs/architecture.md §Benchmarks) on the ISAAC card, with ``outputs`` columns of weights (256 in W2)."""
     card = load_card("isaac-2016", overrides={"cell": {"variation": {"model": "proportional", "sigma_rel": 0.1}}})
     w = np.random.default_rng(0).standard_normal((256, outputs))
     qw = np.clip(np.round(w / np.abs(w).max() * 127), -128, 127).astype(np.int64)

@@ -1,5 +1,6 @@
 """The error model of every partial sum ``(s, t)``: how often its conversion is wrong, by how much, where that
-error lands relative to the truncation point, and how much information the partial sum carries (REFERENCE §5).
+error lands relative to the truncation point, and how much information the partial sum carries
+(docs/planning.md §Error model per partial sum).
 
 Analytic model (per layer, on calibration inputs ``x``). For a column of kind ``k`` (slice ``s``), output ``j``,
 row group ``g`` and input cycle ``t``, programming variation makes the ADC input

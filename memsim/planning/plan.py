@@ -1,6 +1,6 @@
 """Quantization plans: per layer, the weight bits, where they sit among the slices, and the discarded sums.
 
-A plan (REFERENCE §5) gives, for every layer:
+A plan (docs/planning.md §Plans) gives, for every layer:
 
 - ``weight_bits`` ``Bw`` and ``weight_shift`` ``h``: where the bits sit relative to the slices and the
   truncation point. The weight format has ``fw = f_range + h`` fractional bits, ``f_range`` being the scale at

@@ -1,4 +1,4 @@
-"""The hardware-aware quantization planner (REFERENCE §5; Diware, Yaldagard, Bishnoi, ICCAD 2024).
+"""The hardware-aware quantization planner (Diware, Yaldagard, Bishnoi, ICCAD 2024; docs/planning.md).
 
 Objective: maximize COPE (accuracy × operations / energy) subject to
 ``accuracy ≥ ideal quantized accuracy − budget``, where the ideal is the conventional plan on a chip with no

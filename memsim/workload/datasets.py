@@ -32,7 +32,7 @@ class Dataset:
     """Inputs `x` (n × features, float64) and integer class labels `y` (n,), stored as read-only copies.
 
     Inputs must be non-negative because activations are unsigned integers in the hardware's fixed-point
-    format (REFERENCE.md §1); a network whose first layer needs signed inputs must be re-expressed first.
+    format (docs/datapath.md §Formats); a network whose first layer needs signed inputs must be re-expressed first.
     Equality is identity because arrays have no single truth value; compare arrays explicitly.
     """
 

@@ -1,4 +1,4 @@
-"""Fixed-point formats and the integer arithmetic the CIM datapath implements (REFERENCE §1).
+"""Fixed-point formats and the integer arithmetic the CIM datapath implements (docs/datapath.md §Formats).
 
 Activations are unsigned integers ``qx`` in ``[0, 2**bits)`` with value ``qx * 2**-frac_bits``; weights are
 signed two's-complement integers ``qw`` in ``[-2**(bits-1), 2**(bits-1))``. Scales are powers of two so the
@@ -83,7 +83,7 @@ def shift_right_floor(a: np.ndarray, k: int) -> np.ndarray:
 def truncate_output(acc: np.ndarray, k: int, out_bits: int) -> np.ndarray:
     """Layer output after ReLU and truncation: ``qy = clamp(floor(A / 2**k), 0, 2**out_bits - 1)``.
 
-    REFERENCE §1 "Truncation": the ``k = fx + fw - fy`` low-order accumulator bits are discarded here.
+    docs/datapath.md §Truncation: the ``k = fx + fw - fy`` low-order accumulator bits are discarded here.
     """
     return np.clip(shift_right_floor(acc, k), 0, (1 << out_bits) - 1)
 

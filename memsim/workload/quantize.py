@@ -1,6 +1,7 @@
 """Quantize a float network to the hardware's fixed-point formats, and the exact integer reference.
 
-Per layer (REFERENCE §1): input ``qx`` unsigned ``Bx`` bits at ``fx``; weights signed ``Bw`` bits at ``fw``
+Per layer (docs/datapath.md §Formats): input ``qx`` unsigned ``Bx`` bits at ``fx``; weights signed ``Bw``
+bits at ``fw``
 (power-of-two scale from the layer's largest magnitude); bias aligned to ``2**-(fx+fw)``; output unsigned
 ``Bo`` bits at ``fy`` chosen from the largest calibration activation, so ``k = fx + fw - fy`` accumulator
 bits are truncated. The last layer keeps its accumulator (argmax needs no truncation).

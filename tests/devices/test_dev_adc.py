@@ -115,7 +115,8 @@ def test_table_validation():
 
 
 def test_neurosim_sar_reproduces_reference_within_1_percent():
-    # REFERENCE §3: ≈136 fJ at 5 b and 235 fJ at 8 b; with R_col = 10 kΩ and latency (N+1) ns.
+    # docs/devices.md §NeuroSim SAR energy: ≈136 fJ at 5 b and 235 fJ at 8 b; with R_col = 10 kΩ and
+    # latency (N+1) ns.
     e = NeuroSimSarEnergy(r_col_ohm=10e3)
     for bits, ref_j in ((5, 136e-15), (8, 235e-15)):
         adc = SarAdc(bits=bits, energy=e, t_cycle_s=1e-9, overhead_cycles=1)

@@ -1,5 +1,5 @@
 """The first invariant: with no variation and an ADC that covers the partial sums, the simulated datapath
-equals integer arithmetic bit for bit, through truncation (REFERENCE §1, DESIGN "The bit-true datapath").
+equals integer arithmetic bit for bit, through truncation (docs/datapath.md §The bit-true invariant).
 With partial sums discarded, it equals the integer sum of the kept partial sums plus the compensation.
 The fused read is held to it in every configuration it can take: float32 or float64 products, blocks of one
 vector or many, one or many column panels."""

@@ -1,4 +1,4 @@
-"""Encodings and slicing recover the exact integer product (REFERENCE §1)."""
+"""Encodings and slicing recover the exact integer product (docs/datapath.md §Signed-weight encodings)."""
 
 import numpy as np
 import pytest

@@ -1,7 +1,7 @@
 """The fused read (``memsim.tile.LayerReader``) is exact: with variation, offsets, clipping, discards and any
 ADC step it equals a plain float64 read column by column and cycle by cycle (``column_signal`` and the ADC's
 own ``quantize``), whatever its dtype, blocks, panels, threads or chunking; its read noise has the distribution of
-REFERENCE §2."""
+docs/devices.md §Read noise."""
 
 from dataclasses import replace
 from unittest import mock

@@ -1,4 +1,4 @@
-"""The ISAAC card reproduces ISAAC's per-IMA power (24.08 mW at full utilization, REFERENCE §3).
+"""The ISAAC card reproduces ISAAC's per-IMA power (24.08 mW at full utilization, Shafiee et al., ISCA 2016, Table 6).
 
 An ISAAC IMA is 8 crossbars of 128×128 2-bit cells, each with 128 1-bit DACs, 128 sample-and-holds and one
 8-bit ADC (1.28 GS/s), shift-and-add units, an input register (2 KB) and an output register (256 B). In
@@ -18,7 +18,7 @@ from memsim.workload.fixedpoint import FixedFormat
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
 
-ISAAC_IMA_W = 24.08e-3  # REFERENCE §3: IMA total at full utilization
+ISAAC_IMA_W = 24.08e-3  # ISAAC Table 6: IMA total at full utilization (docs/devices.md §The isaac-2016 card)
 
 
 def test_one_busy_ima_draws_isaacs_24_mw():
