@@ -16,13 +16,8 @@ from .validate import check_choice, check_int, check_keys, check_nonnegative, ch
 __all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "AdcBase", "FlashAdc", "SarAdc", "adc_from_dict"]
 
 
-<<<<<<< HEAD
 class AdcBase(Component):
-    """Quantization and cost shared by every ADC kind (REFERENCE §1 "ADC"); subclasses give ``latency_s``.
-=======
-class _AdcBase:
     """Quantization and cost shared by every ADC kind (docs/datapath.md §ADC); subclasses give ``latency_s``.
->>>>>>> docs
 
     ``code = clamp(floor(x/lsb_levels + 0.5), 0, 2**bits - 1)`` where ``x = (I - I_ref)/I_lsb`` is the column
     signal in units of one level step at one unit of drive, ``I_lsb = v_unit·delta_g``. Rounding is half-up
@@ -91,12 +86,8 @@ class SarAdc(AdcBase):
     """Successive-approximation ADC: one comparison per bit plus ``overhead_cycles`` (sampling/reset).
 
     Latency per conversion ``(bits + overhead_cycles)·t_cycle_s`` (NeuroSim: ``(N + 1)`` cycles of 1 ns,
-<<<<<<< HEAD
-    REFERENCE §3). Energy from ``energy`` (``ADC_ENERGY_MODELS``). Quantization: see ``AdcBase``. Validity:
-=======
     docs/devices.md §SAR latency). Energy from ``energy`` (``ADC_ENERGY_MODELS``). Quantization: see
-    ``_AdcBase``. Validity:
->>>>>>> docs
+    ``AdcBase``. Validity:
     ``bits`` 1..16, ``t_cycle_s > 0``, ``overhead_cycles >= 0``, ``lsb_levels > 0``, and ``bits`` within the
     energy model's range.
     """
