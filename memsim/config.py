@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from memsim.devices.validate import check_float, check_int
+from memsim.devices.variation import Proportional
 from memsim.encoding import EncodingName, encoding_named
 from memsim.files import read_toml
 
@@ -144,6 +145,11 @@ class SimConfig:
         merged = copy.deepcopy(self.card_overrides)
         merged.setdefault(section, {}).update(values)
         return replace(self, card_overrides=merged)
+
+    def with_sigma_rel(self, sigma_rel: float) -> SimConfig:
+        """A copy whose card has proportional programming variation ``σ(G) = sigma_rel·G`` (``--sigma``;
+        ``memsim.devices.variation.Proportional``, validated when the card is loaded)."""
+        return self.with_card_override("cell", {"variation": {"model": Proportional.model, "sigma_rel": sigma_rel}})
 
     def to_dict(self) -> dict:
         """The config as nested TOML-shaped data (with ``schema_version``)."""

@@ -45,7 +45,7 @@ def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
     cfg = SimConfig.from_toml(config_file) if config_file else SimConfig()
     cfg = cfg.with_overrides(**fields)
     if sigma is not None:
-        cfg = cfg.with_card_override("cell", {"variation": {"model": "proportional", "sigma_rel": sigma}})
+        cfg = cfg.with_sigma_rel(sigma)
     if adc_bits is not None:
         cfg = cfg.with_card_override("adc", {"bits": adc_bits})
     return cfg
