@@ -290,6 +290,25 @@ class DeviceCard:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.sources.items()):
             raise ValueError("card.sources must map qualified field names (str) to source strings (str)")
 
+    @property
+    def v_unit_v(self) -> float:
+        """Row voltage of one drive-code step, ``v_unit = v_read/(2**d − 1)`` in volts (``d``: DAC bits).
+
+        The DAC applies ``x·v_unit`` for code ``x`` (``Dac.voltages``), so the full-scale code drives
+        ``v_read``. Validity: every card (``v_read > 0``, ``d`` 1..8).
+        """
+        return self.cell.v_read_v / self.dac.max_code
+
+    @property
+    def i_unit_a(self) -> float:
+        """Column current of one drive-code step on one level step, ``I_unit = v_unit·Δg`` in amperes.
+
+        Ohm's law on a cell one level step ``Δg`` (``MemristorCell.delta_g_s``) above its neighbour: the unit
+        in which a column current above the reference column reads as an integer partial sum. Validity:
+        linear (ohmic) cells, as ``devices.memristor.read_energy_j`` assumes.
+        """
+        return self.v_unit_v * self.cell.delta_g_s
+
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""
         xb, cell, adc = self.crossbar, self.cell, self.adc

@@ -18,8 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from memsim.chip import ProgrammedChip
-from memsim.ledger import energy_zj
-from memsim.tile import ProgrammedTile
+from memsim.tile import ProgrammedTile, row_read_energy_zj
 
 
 def _conductances(tile: ProgrammedTile, card) -> tuple[np.ndarray, np.ndarray]:
@@ -30,15 +29,11 @@ def _conductances(tile: ProgrammedTile, card) -> tuple[np.ndarray, np.ndarray]:
 def with_conductances(tile: ProgrammedTile, card, g_s: np.ndarray, g_ref_s: np.ndarray) -> ProgrammedTile:
     """``tile`` with new cell conductances (siemens): level units ``(G - g_min)/Δg`` and, for a
     ``read_energy_model = "cell"`` card, the per-row read energy ``v_unit²·t_read·(Σ_j G_ij + G_ref,i)`` (the
-    same expressions as ``memsim.tile.program_layer``)."""
+    same expressions as ``memsim.tile.program_layer``: ``memsim.tile.row_read_energy_zj``)."""
     cell = card.cell
-    row_energy = None
-    if card.crossbar.read_energy_model == "cell":
-        v_unit = cell.v_read_v / card.dac.max_code
-        per_row_j = v_unit**2 * card.crossbar.t_read_s * (g_s.sum(axis=1) + g_ref_s)
-        row_energy = np.array([energy_zj(e) for e in per_row_j], dtype=object)
     return replace(tile, g_norm=(g_s - cell.g_min_s) / cell.delta_g_s,
-                   ref_norm=(g_ref_s - cell.g_min_s) / cell.delta_g_s, row_energy_zj=row_energy)
+                   ref_norm=(g_ref_s - cell.g_min_s) / cell.delta_g_s,
+                   row_energy_zj=row_read_energy_zj(card, g_s, g_ref_s))
 
 
 def age_chip(chip: ProgrammedChip, age_s: float, rng: np.random.Generator) -> ProgrammedChip:

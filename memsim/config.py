@@ -27,7 +27,7 @@ The TOML layout (every key optional; defaults below)::
     input_bits = 8
     weight_bits = 8
     output_bits = 8
-    encoding = "offset"             # offset | differential | twos
+    encoding = "offset"             # a name in memsim.encoding.ENCODINGS (`memsim simulate --help` lists them)
     plan = ""                       # a plan .toml from `memsim plan`; "" runs the conventional plan
 
     [mapping]
@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from memsim.devices.validate import check_float, check_int
-from memsim.encoding import ENCODINGS
+from memsim.devices.variation import Proportional
+from memsim.encoding import EncodingName, encoding_named
 from memsim.files import read_toml
 
 SCHEMA_VERSION = 1
@@ -103,7 +104,7 @@ class SimConfig:
     input_bits: int = 8
     weight_bits: int = 8
     output_bits: int = 8
-    encoding: str = "offset"
+    encoding: EncodingName = "offset"
     plan: str = ""
     rows_per_read: int = 0
     weight_slices: int = 0
@@ -127,8 +128,7 @@ class SimConfig:
         check_int("timing.buffer_vectors", self.buffer_vectors, 1)
         check_int("timing.timeline_vectors", self.timeline_vectors, 0)
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
-        if self.encoding not in ENCODINGS:
-            raise ValueError(f"quantization.encoding = {self.encoding!r} is unknown; allowed: {', '.join(ENCODINGS)}")
+        encoding_named(self.encoding)
         if not isinstance(self.card_overrides, dict):
             raise ValueError("devices.overrides must be a table of card sections")
         for name in ("trace", "card", "network", "data", "split", "plan"):
@@ -145,6 +145,11 @@ class SimConfig:
         merged = copy.deepcopy(self.card_overrides)
         merged.setdefault(section, {}).update(values)
         return replace(self, card_overrides=merged)
+
+    def with_sigma_rel(self, sigma_rel: float) -> SimConfig:
+        """A copy whose card has proportional programming variation ``σ(G) = sigma_rel·G`` (``--sigma``;
+        ``memsim.devices.variation.Proportional``, validated when the card is loaded)."""
+        return self.with_card_override("cell", {"variation": {"model": Proportional.model, "sigma_rel": sigma_rel}})
 
     def to_dict(self) -> dict:
         """The config as nested TOML-shaped data (with ``schema_version``)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class TileSpec:
@@ -38,6 +40,21 @@ class TileSpec:
     def used_columns(self) -> int:
         """Data columns holding weights (the reference column is not counted)."""
         return self.outputs * self.kinds
+
+    def columns(self, layer_cells: np.ndarray) -> np.ndarray:
+        """This tile's block of a per-cell layer array, in the tile's column layout.
+
+        ``layer_cells`` is (layer rows, K, layer outputs), e.g. encoded levels or programmed conductances; the
+        result is its block of rows ``row_start:row_stop`` and outputs ``out_start:out_stop`` as a C-contiguous
+        (rows, outputs·K) array, output-major: column ``o·K + k`` holds column kind ``k`` of output
+        ``out_start + o`` (the K column kinds of one output are adjacent).
+        """
+        block = layer_cells[self.row_start : self.row_stop, :, self.out_start : self.out_stop]
+        return np.ascontiguousarray(block.transpose(0, 2, 1).reshape(self.rows, self.used_columns))
+
+    def per_column(self, per_kind: np.ndarray) -> np.ndarray:
+        """A per-column-kind vector (K,) in the tile's output-major column layout, (outputs·K,)."""
+        return np.tile(per_kind, self.outputs)
 
     @property
     def row_groups(self) -> tuple[tuple[int, int], ...]:

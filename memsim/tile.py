@@ -190,20 +190,31 @@ def program_layer(
     cell = card.cell
     g_all = cell.program(encoded.levels, rng)
     dg = cell.delta_g_s
-    v_unit = cell.v_read_v / card.dac.max_code
-    i_unit = v_unit * dg
     tiles = []
     for spec in mapping.tiles:
-        block = g_all[spec.row_start : spec.row_stop, :, spec.out_start : spec.out_stop]
-        g = np.ascontiguousarray(block.transpose(0, 2, 1).reshape(spec.rows, spec.used_columns))
+        g = spec.columns(g_all)
         g_ref = cell.program(np.zeros(spec.rows, dtype=np.int64), rng)
-        offsets = card.sample_hold.sample_offsets_a(spec.used_columns, rng) / i_unit
-        row_energy = None
-        if card.crossbar.read_energy_model == "cell":
-            per_row_j = v_unit**2 * card.crossbar.t_read_s * (g.sum(axis=1) + g_ref)
-            row_energy = np.array([energy_zj(e) for e in per_row_j], dtype=object)
+        offsets = card.sample_hold.sample_offsets_a(spec.used_columns, rng) / card.i_unit_a
+        row_energy = row_read_energy_zj(card, g, g_ref)
         tiles.append(ProgrammedTile(spec, (g - cell.g_min_s) / dg, (g_ref - cell.g_min_s) / dg, offsets, row_energy))
     return tuple(tiles)
+
+
+def row_read_energy_zj(card: DeviceCard, g_s: np.ndarray, g_ref_s: np.ndarray) -> np.ndarray | None:
+    """Cell read energy of one drive-code step on each row of a tile, in zJ, or None for a lumped-energy card.
+
+        E_i = v_unit² · t_read · (Σ_j G_ij + G_ref,i)
+
+    Joule heating ``V²·G·t`` of every cell of the row (``devices.memristor.read_energy_j``) at the unit drive
+    ``v_unit`` (``DeviceCard.v_unit_v``); a drive code ``x`` scales it by ``x²``. ``g_s``: (rows, used
+    columns) data-cell conductances and ``g_ref_s``: (rows,) the reference column's, in siemens. Returns
+    exact integers (``memsim.ledger.energy_zj``, object array) for a ``read_energy_model = "cell"`` card.
+    Validity: ohmic cells; wire resistance and driver losses are not included.
+    """
+    if card.crossbar.read_energy_model != "cell":
+        return None
+    per_row_j = card.v_unit_v**2 * card.crossbar.t_read_s * (g_s.sum(axis=1) + g_ref_s)
+    return np.array([energy_zj(e) for e in per_row_j], dtype=object)
 
 
 def column_signal(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from memsim.config import SimConfig
+from memsim.encoding import ENCODING_NAMES
 
 _OPTIONS = (
     click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config file."),
@@ -24,7 +25,7 @@ _OPTIONS = (
                  "core, as many as half the memory budget allows (results do not depend on it)."),
     click.option("--network", help="Built-in network name or .npz of W0,b0,W1,b1,..."),
     click.option("--data", help="Built-in dataset name or .npz with x and y."),
-    click.option("--encoding", type=click.Choice(["offset", "differential", "twos"]), help="Signed-weight encoding."),
+    click.option("--encoding", type=click.Choice(ENCODING_NAMES), help="Signed-weight encoding."),
     click.option("--weight-bits", type=int, help="Weight bits of every layer."),
     click.option("--input-bits", type=int, help="Input (activation) bits."),
     click.option("--weight-slices", type=int, help="Columns per weight column set (default: as the weight bits need)."),
@@ -44,7 +45,7 @@ def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
     cfg = SimConfig.from_toml(config_file) if config_file else SimConfig()
     cfg = cfg.with_overrides(**fields)
     if sigma is not None:
-        cfg = cfg.with_card_override("cell", {"variation": {"model": "proportional", "sigma_rel": sigma}})
+        cfg = cfg.with_sigma_rel(sigma)
     if adc_bits is not None:
         cfg = cfg.with_card_override("adc", {"bits": adc_bits})
     return cfg

@@ -13,6 +13,13 @@ import math
 
 import click
 
+from memsim.trace.plots import FORMATS, PLOTS
+
+# The image formats and plot kinds as the options' help lists them (from memsim.trace.plots).
+_FORMATS_TEXT = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
+_KINDS_HELP = "What to draw: " + "; ".join(f"{name}: {kind.description}" for name, kind in PLOTS.items()) + "."
+_PER_CHIP = ", ".join(name for name, kind in PLOTS.items() if kind.per_chip)
+
 
 def open_trace(path: str):
     """``memsim.trace.open``, imported on use so that ``memsim --help`` does not load h5py."""
@@ -53,12 +60,12 @@ def summary(path: str, as_json: bool) -> None:
 
 @trace.command()
 @click.argument("path")
-@click.option("--kind", type=click.Choice(["energy", "timeline", "errors", "accuracy"]), default="energy",
-              show_default=True, help="What to draw.")
-@click.option("-o", "--output", help="Image file (.png, .svg or .pdf); default <trace name>-<kind>.png.")
-@click.option("--chip", type=int, default=0, show_default=True, help="Chip instance of the timeline.")
+@click.option("--kind", type=click.Choice(list(PLOTS)), default="energy", show_default=True, help=_KINDS_HELP)
+@click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-<kind>.png.")
+@click.option("--chip", type=int, default=0, show_default=True,
+              help=f"Chip instance of a per-chip picture ({_PER_CHIP}).")
 def plot(path: str, kind: str, output: str | None, chip: int) -> None:
-    """Draw the energy breakdown, the timeline of one chip, error positions or accuracy across chips."""
+    """Draw one picture of a trace (--kind) into an image file."""
     from pathlib import Path
 
     from memsim.trace.plots import MissingMatplotlib, check_output
@@ -76,7 +83,7 @@ def plot(path: str, kind: str, output: str | None, chip: int) -> None:
 
 @trace.command()
 @click.argument("path")
-@click.option("-o", "--output", help="Image file (.png, .svg or .pdf); default <trace name>-timeline.png.")
+@click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-timeline.png.")
 def timeline(path: str, output: str | None) -> None:
     """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run)."""
     from pathlib import Path

@@ -114,7 +114,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     enc = layer.encoded
     ql = layer.qlayer
     dg = cell.delta_g_s
-    i_unit = cell.v_read_v / card.dac.max_code * dg
+    i_unit = card.i_unit_a
     levels = enc.levels
     var_cell = (cell.variation.sigma_s(levels, cell.target_conductance_s(levels)) / dg) ** 2
     zero = np.zeros(ql.rows, dtype=np.int64)
@@ -218,9 +218,8 @@ def measure_code_errors(
         chip_conv = np.zeros((enc.slices, t_cycles), dtype=np.int64)
         for tile in tiles:
             spec = tile.spec
-            kind_slice = np.tile(enc.slice_index, spec.outputs)  # output-major column layout
-            lv = layer.encoded.levels[spec.row_start:spec.row_stop, :, spec.out_start:spec.out_stop]
-            lv = lv.transpose(0, 2, 1).reshape(spec.rows, spec.used_columns)
+            kind_slice = spec.per_column(enc.slice_index)
+            lv = spec.columns(enc.levels)
             for r0, r1 in spec.row_groups:
                 x = drives[:, :, spec.row_start + r0:spec.row_start + r1].reshape(t_cycles * n, r1 - r0)
                 codes, _ = adc.quantize(column_signal(tile, x, r0, r1, noise_lsb, rng))

@@ -334,7 +334,7 @@ def sweep_sigma(
     for sigma in sigmas:
         if log:
             log(f"σ = {sigma:g}")
-        cfg = config.with_card_override("cell", {"variation": {"model": "proportional", "sigma_rel": sigma}})
+        cfg = config.with_sigma_rel(sigma)
         result = plan_network(cfg, budget=budget, plan_chips=plan_chips, margin=margin, log=log)
         row = {"sigma": sigma, **compare_row(cfg, result, chips, budget), "plan": result.plan.to_dict()}
         rows.append(row)

@@ -6,11 +6,17 @@ install command. Figures are built with matplotlib's object API (``matplotlib.fi
 with the non-interactive Agg canvas and never touches pyplot's global state or the user's chosen backend,
 so plotting from a notebook or a headless server behaves the same. Files are written atomically (temporary
 name, then rename). Numbers are SI in code and converted to a readable prefix only on the axes.
+
+Each kind of picture is one entry of ``PLOTS`` (its figure function and a one-line description), the one
+registry from which ``memsim trace plot --kind`` takes its choices and help: a new kind is a figure function
+and its entry here, and its test.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +27,6 @@ from memsim.trace.reader import Trace
 from memsim.trace.report import energy_by_component_layer, summarize
 from memsim.trace.timeline import busy_intervals, window
 
-KINDS = ("energy", "timeline", "errors", "accuracy")
 FORMATS = (".png", ".svg", ".pdf")
 _PREFIX = {-15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: ""}
 
@@ -77,15 +82,10 @@ def save(fig, path: str | Path) -> Path:
 
 
 def plot(trace: Trace, kind: str, path: str | Path, chip: int = 0) -> Path:
-    """Draw ``kind`` (one of ``KINDS``) of ``trace`` into ``path``; ``chip`` selects the timeline's chip."""
-    if kind not in KINDS:
-        raise ValueError(f"--kind {kind!r} is unknown; allowed: {', '.join(KINDS)}")
+    """Draw ``kind`` (a name in ``PLOTS``) of ``trace`` into ``path``; ``chip`` selects a per-chip picture's chip."""
+    entry = plot_kind(kind)
     check_output(path)
-    if kind == "timeline":
-        fig = timeline_figure(trace, chip)
-    else:
-        fig = {"energy": energy_figure, "errors": errors_figure, "accuracy": accuracy_figure}[kind](trace)
-    return save(fig, path)
+    return save(entry.figure(trace, chip), path)
 
 
 def _title(trace: Trace) -> str:
@@ -244,3 +244,33 @@ def accuracy_figure(trace: Trace):
         ax.set_xticks(chips if len(chips) <= 20 else ax.get_xticks())
     fig.suptitle(f"Accuracy: {_title(trace)}")
     return fig
+
+
+@dataclass(frozen=True)
+class PlotKind:
+    """One kind of ``memsim trace plot``: ``draw`` builds its figure from a trace (and, when ``per_chip``,
+    the chip instance to draw); ``description`` is its one line in the ``--kind`` help."""
+
+    draw: Callable[..., object]
+    description: str
+    per_chip: bool = False
+
+    def figure(self, trace: Trace, chip: int = 0):
+        """The figure of ``trace`` (``chip`` is passed on only to a per-chip picture)."""
+        return self.draw(trace, chip) if self.per_chip else self.draw(trace)
+
+
+# The one registry of plot kinds (the CLI's --kind choices and help come from it), in the order listed.
+PLOTS: dict[str, PlotKind] = {
+    "energy": PlotKind(energy_figure, "energy per component and per layer"),
+    "timeline": PlotKind(timeline_figure, "busy intervals of one chip (--chip)", per_chip=True),
+    "errors": PlotKind(errors_figure, "where output errors land, with bit-exact and clipped rates per layer"),
+    "accuracy": PlotKind(accuracy_figure, "accuracy and bit-exact outputs of each chip instance"),
+}
+
+
+def plot_kind(name: str) -> PlotKind:
+    """The registered plot kind called ``name``; otherwise one-line ValueError naming the allowed kinds."""
+    if not isinstance(name, str) or name not in PLOTS:
+        raise ValueError(f"--kind {name!r} is unknown; allowed: {', '.join(PLOTS)}")
+    return PLOTS[name]

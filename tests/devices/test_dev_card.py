@@ -94,6 +94,16 @@ def test_summary():
     json.dumps(s)
 
 
+def test_unit_drive_voltage_and_current(card_factory):
+    # v_unit = v_read/(2**d − 1), I_unit = v_unit·Δg: 0.5 V over 3 code steps; Δg = 9 µS over 3 level steps.
+    card = card_factory(dac_bits=2, cell_bits=2)
+    assert card.v_unit_v == pytest.approx(0.5 / 3, rel=1e-15)
+    assert card.i_unit_a == pytest.approx(0.5 / 3 * 3e-6, rel=1e-12)
+    isaac = load_card("isaac-2016")
+    assert isaac.v_unit_v == isaac.cell.v_read_v / ((1 << isaac.dac.bits) - 1)
+    assert isaac.i_unit_a == isaac.v_unit_v * isaac.cell.delta_g_s
+
+
 @pytest.mark.parametrize("name", ["isaac-2016", "neurosim-rram"])
 def test_to_dict_json_round_trip(name):
     n_levels = load_card(name).cell.n_levels

@@ -7,7 +7,7 @@ import pytest
 
 from memsim.devices.disturb import LinearDisturb
 from memsim.devices.drift import PowerLaw
-from memsim.aging import age_chip, disturb_chip
+from memsim.aging import age_chip, disturb_chip, with_conductances
 from memsim.chip import design_chip, program_chip
 from memsim.config import SimConfig
 from memsim.engine import Engine, EngineOptions
@@ -41,6 +41,25 @@ def test_age_chip_applies_the_power_law_to_every_cell_and_reference(card_factory
         assert sum(t1.row_energy_zj) < sum(t0.row_energy_zj)  # lower conductance, less V²·G·t
     with pytest.raises(ValueError, match="age_s = -1"):
         age_chip(chip, -1.0, np.random.default_rng(2))
+
+
+@pytest.mark.parametrize("model", ["cell", "lumped"])
+def test_new_conductances_give_the_read_energy_programming_gives(card_factory, model):
+    # One expression (memsim.tile.row_read_energy_zj) for programming and for aged or disturbed tiles.
+    card = card_factory(read_energy_model=model, sigma_rel=0.05)
+    chip = program_chip(small_design(card), np.random.default_rng(1))
+    cell = card.cell
+    for t in chip.tiles[0]:
+        g, g_ref = t.g_norm * cell.delta_g_s + cell.g_min_s, t.ref_norm * cell.delta_g_s + cell.g_min_s
+        again = with_conductances(t, card, g, g_ref)
+        if model == "lumped":
+            assert t.row_energy_zj is None and again.row_energy_zj is None
+            continue
+        v_unit = cell.v_read_v / card.dac.max_code
+        want = v_unit**2 * card.crossbar.t_read_s * (g.sum(axis=1) + g_ref) * 1e21
+        # Exact integer zJ: the formula rounded once (g, g_ref here are rebuilt from level units).
+        np.testing.assert_allclose(np.array(t.row_energy_zj, dtype=float), want, rtol=1e-12, atol=1)
+        np.testing.assert_allclose(np.array(again.row_energy_zj, dtype=float), want, rtol=1e-12, atol=1)
 
 
 def test_read_disturb_updates_at_fixed_points_whatever_the_chunking(card_factory):

@@ -186,7 +186,7 @@ def assert_real_png(path, min_bytes=10_000):
     return width, height
 
 
-@pytest.mark.parametrize("kind", ["energy", "timeline", "errors", "accuracy"])
+@pytest.mark.parametrize("kind", list(plots.PLOTS))
 def test_plot_writes_a_real_png(kind, base, tmp_path, run_cli):
     out = tmp_path / f"{kind}.png"
     code, stdout, err = run_cli(["trace", "plot", str(base), "--kind", kind, "-o", str(out)])
@@ -194,6 +194,17 @@ def test_plot_writes_a_real_png(kind, base, tmp_path, run_cli):
     assert stdout.strip() == f"wrote {out}"
     assert_real_png(out)
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_plot_kinds_and_their_help_come_from_the_registry(base, tmp_path):
+    from memsim.cli.main import cli
+
+    option = next(p for p in cli.commands["trace"].commands["plot"].params if p.name == "kind")
+    assert list(option.type.choices) == list(plots.PLOTS)
+    assert all(f"{name}: {kind.description}" in option.help for name, kind in plots.PLOTS.items())
+    with pytest.raises(ValueError, match="^--kind 'heatmap' is unknown; allowed: energy, timeline, errors, accuracy$"):
+        plots.plot(memsim.trace.open(base), "heatmap", tmp_path / "h.png")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_energy_plot_bars_are_the_summary_energies(base):
