@@ -15,10 +15,10 @@ from functools import cached_property
 import numpy as np
 
 from memsim.devices.card import DeviceCard, load_card
-from memsim import metrics
 from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
+from memsim.figures import RunMeasurements, headline_figures
 from memsim.workload.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
 from memsim.engine import Engine, EngineOptions, EngineResult, Timeline, chunk_vectors, default_threads
@@ -102,53 +102,39 @@ class SimResult:
         return counts.get(("adc", "convert"), 0) // len(self.chips)
 
     def summary(self) -> dict:
-        """Headline figures (the ``--json`` object). Energies and times are per chip run unless named
-        per inference; accuracy and energy are means over chip instances."""
-        acc = np.array([c.accuracy for c in self.chips])
-        n_chips = len(self.chips)
-        energy_j = sum(c.energy_zj for c in self.chips) / n_chips / ZJ_PER_J
-        by_component = {k: v / n_chips / ZJ_PER_J for k, v in sorted(self.ledger.by("component").items())}
-        makespan_s = sum(c.makespan_fs for c in self.chips) / n_chips / FS_PER_S
-        n = self.inferences
-        macs = self.macs_per_inference * n
-        ops = metrics.operations(self.macs_per_inference, n)
-        clipped = sum(sum(c.clipped) for c in self.chips) / n_chips
-        return {
-            "card": self.card.name,
-            "network": self.workload.network.name,
-            "dataset": self.workload.data.name,
-            "inferences": n,
-            "chips": n_chips,
-            "seed": self.config.seed,
-            "accuracy_float": self.accuracy_float,
-            "accuracy_quantized": self.accuracy_quantized,
-            "accuracy_hw": float(acc.mean()),
-            "accuracy_hw_std": float(acc.std(ddof=1)) if n_chips > 1 else 0.0,
-            "accuracy_hw_per_chip": acc.tolist(),
-            "bit_exact_rate": float(np.mean([c.bit_exact_rate for c in self.chips])),
-            "macs_per_inference": self.macs_per_inference,
-            "macs": macs,
-            "ops": ops,
-            "energy_j": energy_j,
-            "energy_per_inference_j": energy_j / n if n else float("nan"),
-            "energy_by_component_j": by_component,
-            "latency_s": float(np.mean([c.latency_s for c in self.chips])),
-            "latency_first_s": float(np.mean([c.first_latency_s for c in self.chips])),
-            "throughput_inf_per_s": float(np.mean([c.throughput_inf_per_s for c in self.chips])),
-            "run_time_s": makespan_s,
-            "utilization": {k: float(np.mean([c.utilization.get(k, 0.0) for c in self.chips]))
-                            for k in self.chips[0].utilization},
-            "static_energy_j": sum(sum(c.static_zj.values()) for c in self.chips) / n_chips / ZJ_PER_J,
-            "stages": [{"layer": i, "latency_s": lat / FS_PER_S, "period_s": per / FS_PER_S}
-                       for i, (lat, per) in enumerate(self.chips[0].stages)],
-            "age_s": self.config.age_s,
-            "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, energy_j),
-            "adc_conversions": self.conversions,
-            "adc_clip_rate": clipped / self.conversions if self.conversions else 0.0,
-            "tiles": self.design.tiles,
-            "events": sum(c.events for c in self.chips),
-            "trace": self.config.trace or None,
-        }
+        """Headline figures (the ``--json`` object, ``memsim.figures.headline_figures``). Energies and times are
+        per chip run unless named per inference; accuracy and energy are means over chip instances. The
+        ledger's exact integers are reduced here: ``energy_j = Σ_c E_c[zJ] / C / ZJ_PER_J``, likewise per
+        component, for the static energy and for the run time (fs)."""
+        chips = self.chips
+        n_chips = len(chips)
+        return headline_figures(RunMeasurements(
+            card=self.card.name,
+            network=self.workload.network.name,
+            dataset=self.workload.data.name,
+            seed=self.config.seed,
+            inferences=self.inferences,
+            macs_per_inference=self.macs_per_inference,
+            accuracy_float=self.accuracy_float,
+            accuracy_quantized=self.accuracy_quantized,
+            accuracy_per_chip=tuple(c.accuracy for c in chips),
+            bit_exact_rate_per_chip=tuple(c.bit_exact_rate for c in chips),
+            energy_j=sum(c.energy_zj for c in chips) / n_chips / ZJ_PER_J,
+            energy_by_component_j={k: v / n_chips / ZJ_PER_J for k, v in self.ledger.by("component").items()},
+            run_time_s=sum(c.makespan_fs for c in chips) / n_chips / FS_PER_S,
+            adc_conversions_total=self.ledger.counts().get(("adc", "convert"), 0),
+            adc_clipped_total=sum(sum(c.clipped) for c in chips),
+            tiles=self.design.tiles,
+            events=sum(c.events for c in chips),
+            trace=self.config.trace or None,
+            latency_s_per_chip=tuple(c.latency_s for c in chips),
+            first_latency_s_per_chip=tuple(c.first_latency_s for c in chips),
+            throughput_inf_per_s_per_chip=tuple(c.throughput_inf_per_s for c in chips),
+            utilization_per_chip=tuple(c.utilization for c in chips),
+            static_energy_j=sum(sum(c.static_zj.values()) for c in chips) / n_chips / ZJ_PER_J,
+            stages_s=tuple((latency / FS_PER_S, period / FS_PER_S) for latency, period in chips[0].stages),
+            age_s=self.config.age_s,
+        ))
 
 
 def load_workload(config: SimConfig) -> Workload:

@@ -15,11 +15,10 @@ from memsim.cli.options import config_from_options, workload_options
 from memsim.cli.plan import plan
 from memsim.cli.trace import trace
 from memsim.ledger import Ledger
-from memsim.trace.report import accuracy_lines, si
+from memsim.trace.report import accuracy_lines, energy_lines, operation_lines, si, timing_lines
 
 
 def _summary_text(s: dict) -> str:
-    pct = lambda v: f"{100 * v:.2f} %"  # noqa: E731
     lines = [
         f"memsim simulate: card {s['card']}, network {s['network']} on {s['dataset']} "
         f"({s['inferences']} inferences), {s['chips']} chip{'s' if s['chips'] != 1 else ''}, seed {s['seed']}",
@@ -27,42 +26,13 @@ def _summary_text(s: dict) -> str:
         *accuracy_lines(s),
         "",
         f"energy per chip run       {si(s['energy_j'], 'J')}  ({si(s['energy_per_inference_j'], 'J')} per inference)",
-    ]
-    total = s["energy_j"] or 1.0
-    for comp, e in sorted(s["energy_by_component_j"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {comp:<22}  {si(e, 'J'):>10}  {100 * e / total:5.1f} %")
-    lines += [
+        *energy_lines(s, 2),
         "",
-        f"latency per inference     {si(s['latency_s'], 's')}  (first inference, empty pipeline: "
-        f"{si(s['latency_first_s'], 's')})",
-        f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s (steady state)",
-        *_time_lines(s),
-        f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
-        f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
-        f"ADC conversions           {s['adc_conversions']:,} per chip run, {pct(s['adc_clip_rate'])} clipped",
+        *timing_lines(s),
+        *operation_lines(s),
         f"trace                     {s['trace'] or '(none)'}",
     ]
     return "\n".join(lines)
-
-
-def _time_lines(s: dict) -> list[str]:
-    """Where time goes: each layer's stage latency and period (the slowest sets the throughput), the busy
-    share of every component kind, static energy and the drift age."""
-    slowest = max(s["stages"], key=lambda st: st["period_s"], default=None)
-    lines = ["where time goes           layer  latency     period (time per vector)"]
-    for st in s["stages"]:
-        mark = "  <- bottleneck" if st is slowest else ""
-        lat, per = si(st["latency_s"], "s"), si(st["period_s"], "s")
-        lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{mark}")
-    if slowest is not None and s["throughput_inf_per_s"] * slowest["period_s"] < 0.999:
-        lines.append(f"  below the slowest stage's {1 / slowest['period_s']:.4g} inferences/s: the inter-layer "
-                     "buffers stall the pipeline (try a larger --buffer)")
-    busy = ", ".join(f"{k} {100 * v:.1f} %" for k, v in sorted(s["utilization"].items(), key=lambda kv: -kv[1]))
-    lines.append(f"utilization               {busy}  (busy time / run time, per unit)")
-    lines.append(f"static energy             {si(s['static_energy_j'], 'J')} per chip run")
-    if s.get("age_s"):
-        lines.append(f"age after programming     {si(s['age_s'], 's')}")
-    return lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

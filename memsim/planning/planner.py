@@ -43,25 +43,25 @@ PLANNING_SEED_OFFSET = 1_000_003
 
 @dataclass(frozen=True)
 class PlanScore:
-    """A plan simulated on some chips: accuracy per chip, mean energy per chip run, operations, COPE."""
+    """A plan simulated on some chips: the figures of ``memsim.figures.headline_figures`` that rank it.
+
+    ``accuracy`` and ``accuracy_std`` are the mean and sample standard deviation of ``accuracy_per_chip``,
+    ``energy_j`` the mean energy per chip run, ``cope_gop_per_j = accuracy · ops / energy_j / 1e9``.
+    """
 
     plan: Plan
+    accuracy: float
+    accuracy_std: float
     accuracy_per_chip: tuple[float, ...]
     energy_j: float
     ops: int
+    cope_gop_per_j: float
 
-    @property
-    def accuracy(self) -> float:
-        return float(np.mean(self.accuracy_per_chip))
-
-    @property
-    def accuracy_std(self) -> float:
-        a = np.asarray(self.accuracy_per_chip)
-        return float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-    @property
-    def cope_gop_per_j(self) -> float:
-        return metrics.cope_gop_per_j(self.accuracy, self.ops, self.energy_j)
+    @classmethod
+    def from_figures(cls, plan: Plan, figures: dict) -> PlanScore:
+        """The score of ``plan`` from its run's headline figures (``SimResult.summary()``)."""
+        return cls(plan, figures["accuracy_hw"], figures["accuracy_hw_std"], tuple(figures["accuracy_hw_per_chip"]),
+                   figures["energy_j"], figures["ops"], figures["cope_gop_per_j"])
 
     def to_dict(self) -> dict:
         return {
@@ -104,8 +104,7 @@ def split_for_planning(workload: Workload) -> tuple[Workload, Workload]:
 def score(config: SimConfig, plan: Plan, workload: Workload, chips: int, seed: int) -> PlanScore:
     """Simulate ``plan`` on ``chips`` instances drawn from ``seed`` (no trace)."""
     cfg = config.with_overrides(chips=chips, seed=seed, trace="")
-    s = simulate(cfg, plan=plan, workload=workload).summary()
-    return PlanScore(plan, tuple(s["accuracy_hw_per_chip"]), s["energy_j"], s["ops"])
+    return PlanScore.from_figures(plan, simulate(cfg, plan=plan, workload=workload).summary())
 
 
 def _ideal_accuracy(config: SimConfig, plan: Plan, workload: Workload) -> float:

@@ -20,13 +20,13 @@ from memsim.files import atomic_write
 from memsim.trace.reader import Table, Trace
 from memsim.trace.report import summarize
 
-# Units of the scalar figures of ``summarize`` that summary.csv lists.
+# Units of the scalar figures of ``summarize`` that summary.csv lists (those a trace lacks are left out).
 SUMMARY_UNITS = {
     "inferences": "1", "chips": "1", "seed": "1", "accuracy_float": "1", "accuracy_quantized": "1",
-    "accuracy_hw": "1", "accuracy_hw_std": "1", "bit_exact_rate": "1", "energy_j": "J",
-    "energy_per_inference_j": "J", "makespan_s": "s", "latency_s": "s", "throughput_inf_per_s": "1/s",
-    "macs_per_inference": "1", "ops": "1", "cope_gop_per_j": "GOP/J", "adc_conversions": "1",
-    "adc_clip_rate": "1",
+    "accuracy_hw": "1", "accuracy_hw_std": "1", "bit_exact_rate": "1", "macs_per_inference": "1", "macs": "1",
+    "ops": "1", "energy_j": "J", "energy_per_inference_j": "J", "latency_s": "s", "latency_first_s": "s",
+    "throughput_inf_per_s": "1/s", "run_time_s": "s", "static_energy_j": "J", "age_s": "s",
+    "cope_gop_per_j": "GOP/J", "adc_conversions": "1", "adc_clip_rate": "1", "tiles": "1", "events": "1",
 }
 
 
@@ -53,7 +53,7 @@ def table_columns(table: Table) -> dict[str, np.ndarray]:
 def summary_rows(s: dict) -> list[tuple[str, object, str]]:
     """``(figure, value, unit)`` rows: the scalar figures, then energy per component and per layer."""
     rows = [(k, s[k], unit) for k, unit in SUMMARY_UNITS.items() if s.get(k) is not None]
-    rows += [(f"energy_j.component.{r['component']}", r["energy_j"], "J") for r in s["energy_by_component"]]
+    rows += [(f"energy_j.component.{name}", e, "J") for name, e in s["energy_by_component_j"].items()]
     rows += [(f"energy_j.layer.{r['layer']}", r["energy_j"], "J") for r in s["energy_by_layer"]]
     return rows
 

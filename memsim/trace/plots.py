@@ -99,13 +99,15 @@ def energy_figure(trace: Trace):
     s = summarize(trace)
     colors = _component_colors()
     fig, (left, right) = new_figure(11, 4.8, ncols=2)
-    rows = s["energy_by_component"][::-1]
-    div, unit = _scale(max((r["energy_j"] for r in rows), default=0.0), "J")
+    total = s["energy_j"]
+    rows = sorted(s["energy_by_component_j"].items(), key=lambda kv: -kv[1])[::-1]  # largest at the top
+    div, unit = _scale(max((e for _, e in rows), default=0.0), "J")
     y = np.arange(len(rows))
-    left.barh(y, [r["energy_j"] / div for r in rows], color=[colors[r["component"]] for r in rows])
-    left.set_yticks(y, [r["component"] for r in rows])
-    for yi, r in zip(y, rows):
-        left.annotate(f" {100 * r['share']:.1f} %", (r["energy_j"] / div, yi), va="center", fontsize=9)
+    left.barh(y, [e / div for _, e in rows], color=[colors[name] for name, _ in rows])
+    left.set_yticks(y, [name for name, _ in rows])
+    for yi, (_, e) in zip(y, rows, strict=True):
+        share = e / total if total > 0 else float("nan")
+        left.annotate(f" {100 * share:.1f} %", (e / div, yi), va="center", fontsize=9)
     left.set_xlabel(f"energy per chip run ({unit})")
     left.set_title(f"by component: total {s['energy_j'] / div:.3g} {unit}")
     left.margins(x=0.18)

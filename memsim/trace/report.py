@@ -1,12 +1,16 @@
 """Headline figures of a trace (``memsim trace summary``) and of several side by side (``memsim trace compare``).
 
-Every figure is recomputed from the trace's tables, not copied from its ``summary`` attribute, so a trace
-that a user filtered or merged still reports consistent numbers: energy from the event table (the ledger),
-latency and throughput from the per-chip table (the pipeline's figures since schema 3; the chips' makespans
-per inference before), utilization from its table, accuracy from the per-chip table. Only what no table
-holds comes from the run's metadata: the float and quantized accuracies, the number of inferences and the
-card, network and dataset names. Energies and times are per chip run, averaged over chip instances, like
-``memsim simulate``'s.
+``summarize`` reports the keys of ``memsim simulate --json``, computed by the same function
+(``memsim.figures.headline_figures``), plus what only a trace has (its path, schema, per-chip figures, energy
+per layer, config and cards). Every figure is recomputed from the trace's tables, not copied from its
+``summary`` attribute, so a trace that a user filtered or merged still reports consistent numbers: energy
+from the event table (the ledger), latency and throughput from the per-chip table (the pipeline's figures
+since schema 3; the chips' run times per inference before), utilization from its table, accuracy from the
+per-chip table. Only what no table holds comes from the run's metadata: the float and quantized accuracies,
+the number of inferences, the card, network and dataset names and the pipeline stages (the ``summary``
+attribute), and the drift age (the ``config`` attribute's ``timing.age_s``). Energies and times are per chip
+run, averaged over chip instances, like ``memsim simulate``'s; energies are sums of the tables' float joules,
+so they agree with ``memsim simulate``'s exact-integer figures to float rounding.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memsim.figures import RunMeasurements, headline_figures
 from memsim.trace.reader import Trace
 
 
@@ -42,45 +47,69 @@ def energy_by_component_layer(trace: Trace) -> dict[tuple[int, str], float]:
     return out
 
 
-def _shares(energy: dict, total: float, key: str) -> list[dict]:
-    rows = [{key: k, "energy_j": e, "share": e / total if total > 0 else float("nan")} for k, e in energy.items()]
-    return sorted(rows, key=lambda r: -r["energy_j"]) if key == "component" else rows
+def _utilization(trace: Trace) -> tuple[dict[str, float], ...] | None:
+    """Each chip's utilization per component kind (the ``/utilization`` table, since schema 3)."""
+    u = trace.utilization
+    if u is None:
+        return None
+    names = u.labels("component")
+    per_chip = []
+    for chip in trace.chips["chip"]:
+        sel = u["chip"] == chip
+        per_chip.append({str(k): float(v) for k, v in zip(names[sel], u["utilization"][sel], strict=True)})
+    return tuple(per_chip)
 
 
-def _timing(trace: Trace, makespan_s: float, n: int) -> dict:
-    """Latency, throughput, static energy and utilization: from the pipeline's per-chip figures (schema >= 3)
-    or, for older traces, the makespan per inference (their engine ran layers one after another)."""
-    chips = trace.chips
-    if "latency_s" not in chips.columns:
-        return {"latency_s": makespan_s / n if n else float("nan"),
-                "throughput_inf_per_s": n / makespan_s if makespan_s > 0 else float("nan")}
-    out = {"latency_s": float(np.mean(chips["latency_s"])),
-           "latency_first_s": float(np.mean(chips["first_latency_s"])),
-           "throughput_inf_per_s": float(np.mean(chips["throughput_inf_per_s"])),
-           "static_energy_j": float(np.mean(chips["static_energy_j"]))}
-    if trace.utilization is not None:
-        u = trace.utilization
-        names = u.labels("component")
-        out["utilization"] = {str(k): float(np.mean(u["utilization"][names == k])) for k in np.unique(names)}
-    return out
+def _age_s(config: dict) -> float | None:
+    timing = config.get("timing")
+    return timing.get("age_s") if isinstance(timing, dict) else None
 
 
-def summarize(trace: Trace) -> dict:
-    """The figures of ``memsim trace summary --json`` (see the module docstring for where each comes from)."""
+def measurements(trace: Trace) -> RunMeasurements:
+    """The trace's tables reduced to ``memsim.figures.RunMeasurements`` (see the module docstring)."""
     meta = trace.summary
     n_chips = trace.n_chips
     chips = trace.chips
-    acc = np.asarray(chips["accuracy"], dtype=float)
-    energy_j = float(trace.events["energy_j"].sum()) / n_chips
-    makespan_s = float(np.mean(chips["makespan_s"]))
-    n = trace.inferences
-    macs_per_inference = int(trace.layers["macs_per_inference"].sum())
-    ops = 2 * macs_per_inference * n
     ev = trace.events
     comp, action = ev.labels("component"), ev.labels("action")
-    conversions = int(ev["count"][(comp == "adc") & (action == "convert")].sum()) // n_chips
-    clipped = int(ev["count"][(comp == "adc") & (action == "clip")].sum()) / n_chips
-    mean_acc = float(acc.mean())
+    pipelined = "latency_s" in chips.columns  # schema >= 3
+    stages = meta.get("stages")
+    return RunMeasurements(
+        card=meta.get("card"),
+        network=meta.get("network"),
+        dataset=meta.get("dataset"),
+        seed=trace.seed,
+        inferences=trace.inferences,
+        macs_per_inference=int(trace.layers["macs_per_inference"].sum()),
+        accuracy_float=meta.get("accuracy_float"),
+        accuracy_quantized=meta.get("accuracy_quantized"),
+        accuracy_per_chip=tuple(float(a) for a in chips["accuracy"]),
+        bit_exact_rate_per_chip=tuple(float(b) for b in chips["bit_exact_rate"]),
+        energy_j=float(ev["energy_j"].sum()) / n_chips,
+        energy_by_component_j={str(k): v for k, v in _by(trace, "component").items()},
+        run_time_s=float(np.mean(chips["makespan_s"])),
+        adc_conversions_total=int(ev["count"][(comp == "adc") & (action == "convert")].sum()),
+        adc_clipped_total=int(ev["count"][(comp == "adc") & (action == "clip")].sum()),
+        tiles=int(trace.layers["tiles"].sum()),
+        events=int(chips["events"].sum()),
+        trace=str(trace.path),
+        latency_s_per_chip=tuple(float(v) for v in chips["latency_s"]) if pipelined else None,
+        first_latency_s_per_chip=tuple(float(v) for v in chips["first_latency_s"]) if pipelined else None,
+        throughput_inf_per_s_per_chip=tuple(float(v) for v in chips["throughput_inf_per_s"]) if pipelined else None,
+        utilization_per_chip=_utilization(trace),
+        static_energy_j=float(np.mean(chips["static_energy_j"])) if pipelined else None,
+        stages_s=None if stages is None else tuple((st["latency_s"], st["period_s"]) for st in stages),
+        age_s=_age_s(trace.config),
+    )
+
+
+def summarize(trace: Trace) -> dict:
+    """The figures of ``memsim trace summary --json``: ``memsim.figures.headline_figures`` of the trace's
+    ``measurements`` (the keys of ``memsim simulate --json``), plus what only a trace has: its path, schema and
+    writer's version, each chip's figures, energy per layer, the config and the cards."""
+    figures = headline_figures(measurements(trace))
+    energy_j = figures["energy_j"]
+    chips = trace.chips
     layer_energy = {int(k): v for k, v in _by(trace, "layer").items()}
     layers = trace.layers
     by_layer = []
@@ -92,37 +121,17 @@ def summarize(trace: Trace) -> dict:
             "adc_clipped": float(layers["adc_clipped"][i]),
         })
     return {
-        "trace": str(trace.path),
+        "trace": figures["trace"],
         "schema_version": trace.schema_version,
         "memsim_version": trace.memsim_version,
-        "card": meta.get("card"),
-        "network": meta.get("network"),
-        "dataset": meta.get("dataset"),
-        "inferences": n,
-        "chips": n_chips,
-        "seed": trace.seed,
-        "accuracy_float": meta.get("accuracy_float"),
-        "accuracy_quantized": meta.get("accuracy_quantized"),
-        "accuracy_hw": mean_acc,
-        "accuracy_hw_std": float(acc.std(ddof=1)) if n_chips > 1 else 0.0,
-        "bit_exact_rate": float(np.mean(chips["bit_exact_rate"])),
+        **figures,
         "per_chip": [
             {"chip": int(chips["chip"][i]), "accuracy": float(chips["accuracy"][i]),
              "bit_exact_rate": float(chips["bit_exact_rate"][i]), "energy_j": float(chips["energy_j"][i]),
-             "makespan_s": float(chips["makespan_s"][i])}
-            for i in range(n_chips)
+             "run_time_s": float(chips["makespan_s"][i])}
+            for i in range(trace.n_chips)
         ],
-        "energy_j": energy_j,
-        "energy_per_inference_j": energy_j / n if n else float("nan"),
-        "energy_by_component": _shares(_by(trace, "component"), energy_j, "component"),
         "energy_by_layer": by_layer,
-        "makespan_s": makespan_s,
-        **_timing(trace, makespan_s, n),
-        "macs_per_inference": macs_per_inference,
-        "ops": ops,
-        "cope_gop_per_j": mean_acc * ops / energy_j / 1e9 if energy_j > 0 else float("nan"),
-        "adc_conversions": conversions,
-        "adc_clip_rate": clipped / conversions if conversions else 0.0,
         "config": trace.config,
         "cards": trace.cards,
     }
@@ -189,6 +198,55 @@ def accuracy_lines(s: dict) -> list[str]:
     ]
 
 
+def energy_lines(s: dict, indent: int) -> list[str]:
+    """Energy per component kind, largest first, with its share of ``energy_j`` (a 24-character name column
+    that starts after ``indent`` spaces)."""
+    total = s["energy_j"] or 1.0
+    return [f"{' ' * indent}{comp:<{24 - indent}}  {si(e, 'J'):>10}  {100 * e / total:5.1f} %"
+            for comp, e in sorted(s["energy_by_component_j"].items(), key=lambda kv: -kv[1])]
+
+
+def timing_lines(s: dict) -> list[str]:
+    """Latency, throughput and where time goes: each layer's stage latency and period (the slowest sets the
+    throughput), the busy share of every component kind, static energy and the drift age. Figures a trace
+    older than schema 3 lacks are left out; its latency and throughput come from the run time."""
+    if "latency_first_s" in s:
+        latency_note = f"  (first inference, empty pipeline: {si(s['latency_first_s'], 's')})"
+        throughput_note = " (steady state)"
+    else:
+        latency_note, throughput_note = "  (run time / inferences)", " (inferences / run time)"
+    lines = [f"latency per inference     {si(s['latency_s'], 's')}{latency_note}",
+             f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s{throughput_note}"]
+    if "stages" in s:
+        slowest = max(s["stages"], key=lambda st: st["period_s"], default=None)
+        lines.append("where time goes           layer  latency     period (time per vector)")
+        for st in s["stages"]:
+            mark = "  <- bottleneck" if st is slowest else ""
+            lat, per = si(st["latency_s"], "s"), si(st["period_s"], "s")
+            lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{mark}")
+        if slowest is not None and s["throughput_inf_per_s"] * slowest["period_s"] < 0.999:
+            lines.append(f"  below the slowest stage's {1 / slowest['period_s']:.4g} inferences/s: the inter-layer "
+                         "buffers stall the pipeline (try a larger --buffer)")
+    if "utilization" in s:
+        busy = ", ".join(f"{k} {100 * v:.1f} %" for k, v in sorted(s["utilization"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"utilization               {busy}  (busy time / run time, per unit)")
+    if "static_energy_j" in s:
+        lines.append(f"static energy             {si(s['static_energy_j'], 'J')} per chip run")
+    if s.get("age_s"):
+        lines.append(f"age after programming     {si(s['age_s'], 's')}")
+    return lines
+
+
+def operation_lines(s: dict) -> list[str]:
+    """Operations, COPE and ADC conversions."""
+    return [
+        f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
+        f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
+        f"ADC conversions           {s['adc_conversions']:,} per chip run, {show(s['adc_clip_rate'], '1', 'pct')} "
+        "clipped",
+    ]
+
+
 def summary_text(s: dict) -> str:
     """The human-readable form of ``summarize``'s dict."""
     pct = lambda v: show(v, "1", "pct")  # noqa: E731
@@ -199,32 +257,18 @@ def summary_text(s: dict) -> str:
         "",
         *accuracy_lines(s),
         "",
-        "  chip   accuracy   bit-exact     energy   makespan",
+        "  chip   accuracy   bit-exact     energy   run time",
     ]
     for c in s["per_chip"]:
         lines.append(f"  {c['chip']:>4}  {pct(c['accuracy']):>9}  {pct(c['bit_exact_rate']):>10}  "
-                     f"{si(c['energy_j'], 'J'):>9}  {si(c['makespan_s'], 's'):>9}")
+                     f"{si(c['energy_j'], 'J'):>9}  {si(c['run_time_s'], 's'):>9}")
     lines += ["", f"energy per chip run       {si(s['energy_j'], 'J')}  "
-                  f"({si(s['energy_per_inference_j'], 'J')} per inference)", "  by component"]
-    for r in s["energy_by_component"]:
-        lines.append(f"    {r['component']:<20}  {si(r['energy_j'], 'J'):>10}  {100 * r['share']:5.1f} %")
-    lines.append("  by layer")
+                  f"({si(s['energy_per_inference_j'], 'J')} per inference)", "  by component",
+              *energy_lines(s, 4), "  by layer"]
     for r in s["energy_by_layer"]:
         shape = f"layer {r['layer']} ({r['rows']} → {r['outputs']}, {r['tiles']} tile{'s' if r['tiles'] != 1 else ''})"
         lines.append(f"    {shape:<28}  {si(r['energy_j'], 'J'):>10}  {100 * r['share']:5.1f} %")
-    lines += [
-        "",
-        f"latency per inference     {si(s['latency_s'], 's')}",
-        f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s",
-        *(["utilization               " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in
-                                                    sorted(s["utilization"].items(), key=lambda kv: -kv[1]))]
-          if s.get("utilization") else []),
-        f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
-        f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
-        f"ADC conversions           {s['adc_conversions']:,} per chip run, {pct(s['adc_clip_rate'])} clipped",
-        "",
-        "config",
-    ]
+    lines += ["", *timing_lines(s), *operation_lines(s), "", "config"]
     lines += [f"  {k} = {v}" for k, v in flatten(s["config"]).items()]
     for name, card in s["cards"].items():
         lines += ["", f"card {name}: {card.get('description', '')}"]

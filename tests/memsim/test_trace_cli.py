@@ -4,18 +4,23 @@ import contextlib
 import csv
 import io
 import json
+import shutil
 import struct
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
+from numpy.lib.recfunctions import repack_fields
 
 import memsim.trace
 from memsim.trace import plots
 from memsim.cli.main import main
 from memsim.trace.report import summarize
 from memsim.trace.timeline import busy_intervals
+
+GOLDEN = Path(__file__).resolve().parents[2] / "traces" / "reference.h5"
 
 
 def simulate_cli(directory, name, *options):
@@ -49,27 +54,80 @@ def base(traces):
     return traces[0]
 
 
-def test_summary_json_matches_the_simulation_and_shares_sum_to_100(runs, run_cli):
+# What `memsim trace summary --json` prints besides every key of `memsim simulate --json` (README "Analysing traces").
+TRACE_ONLY = {"schema_version", "memsim_version", "per_chip", "energy_by_layer", "config", "cards"}
+# Shared figures that a trace reduces from float tables (joules summed, per-chip seconds averaged) where simulate
+# reduces the ledger's exact integers: equal to float rounding.
+ROUNDED = {"energy_j", "energy_per_inference_j", "energy_by_component_j", "static_energy_j", "run_time_s",
+           "cope_gop_per_j"}
+
+
+def test_summary_json_has_every_figure_of_simulate_json_with_its_value(runs, run_cli):
     base, run = runs[0]  # run: what `memsim simulate --json` printed
     code, out, err = run_cli(["trace", "summary", str(base), "--json"])
     assert code == 0, err
     s = json.loads(out)
-    assert s["chips"] == 2 and s["inferences"] == run["inferences"] == 360
-    for key in ("energy_j", "energy_per_inference_j", "latency_s", "throughput_inf_per_s", "cope_gop_per_j",
-                "accuracy_hw", "accuracy_hw_std", "bit_exact_rate"):
-        assert s[key] == pytest.approx(run[key], rel=1e-12, abs=0), key
-    assert s["ops"] == run["ops"] and s["adc_conversions"] == run["adc_conversions"]
-    by_component = {r["component"]: r["energy_j"] for r in s["energy_by_component"]}
-    assert set(by_component) == set(run["energy_by_component_j"])
-    for comp, e in run["energy_by_component_j"].items():
-        assert by_component[comp] == pytest.approx(e, rel=1e-12, abs=0), comp
-    for rows in (s["energy_by_component"], s["energy_by_layer"]):
-        assert sum(r["share"] for r in rows) == pytest.approx(1.0, rel=1e-12, abs=0)
-        assert sum(r["energy_j"] for r in rows) == pytest.approx(s["energy_j"], rel=1e-12, abs=0)
+    assert set(s) == set(run) | TRACE_ONLY and not set(run) & TRACE_ONLY
+    for key, value in run.items():
+        if key in ROUNDED:
+            assert s[key] == pytest.approx(value, rel=1e-12, abs=0), key
+        else:
+            assert s[key] == value, key
+    assert s["chips"] == 2 and s["inferences"] == 360 and s["trace"] == str(base)
+    rows = s["energy_by_layer"]
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0, rel=1e-12, abs=0)
+    assert sum(r["energy_j"] for r in rows) == pytest.approx(s["energy_j"], rel=1e-12, abs=0)
+    assert sum(s["energy_by_component_j"].values()) == pytest.approx(s["energy_j"], rel=1e-12, abs=0)
     assert [c["accuracy"] for c in s["per_chip"]] == run["accuracy_hw_per_chip"]
-    assert [r["layer"] for r in s["energy_by_layer"]] == [0, 1, 2]
+    assert sum(c["energy_j"] for c in s["per_chip"]) / 2 == pytest.approx(run["energy_j"], rel=1e-12, abs=0)
+    assert [c["run_time_s"] for c in s["per_chip"]] == pytest.approx([run["run_time_s"]] * 2, rel=1e-12, abs=0)
+    assert [r["layer"] for r in rows] == [0, 1, 2]
     assert s["config"]["workload"]["split"] == "calibration"
     assert list(s["cards"]) == ["isaac-2016"] and s["cards"]["isaac-2016"]["crossbar"]["rows"] == 128
+
+
+def downgrade(path, version):
+    """Rewrite a schema-3 trace as ``version`` (1 or 2) wrote it: no /utilization, /reads, /busy (nor /errors for
+    1), /chips without the pipeline's columns, and a summary attribute without the pipeline's figures."""
+    with h5py.File(path, "a") as h5:
+        for name in ("utilization", "reads", "busy", *(("errors",) if version < 2 else ())):
+            del h5[name]
+        old = h5["chips"][()]
+        keep = [c for c in old.dtype.names
+                if c not in ("latency_s", "first_latency_s", "throughput_inf_per_s", "static_energy_j")]
+        units = {c: u for c, u in json.loads(h5["chips"].attrs["units"]).items() if c in keep}
+        del h5["chips"]
+        h5.create_dataset("chips", data=repack_fields(old[keep]))
+        h5["chips"].attrs["units"] = json.dumps(units)
+        summary = json.loads(h5.attrs["summary"])
+        for key in ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s"):
+            del summary[key]
+        h5.attrs["summary"] = json.dumps(summary)
+        config = json.loads(h5.attrs["config"])
+        del config["timing"]
+        h5.attrs["config"] = json.dumps(config)
+        h5.attrs["schema_version"] = version
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_schemas_summarize_with_the_figures_they_hold(version, tmp_path, run_cli):
+    path = tmp_path / f"schema{version}.h5"
+    shutil.copyfile(GOLDEN, path)
+    fresh = summarize(memsim.trace.open(path))
+    downgrade(path, version)
+    code, out, err = run_cli(["trace", "summary", str(path), "--json"])
+    assert code == 0, err
+    s = json.loads(out)
+    missing = {"latency_first_s", "utilization", "static_energy_j", "stages", "age_s"}
+    assert s["schema_version"] == version and set(s) == set(fresh) - missing
+    # Before schema 3 the engine ran the layers one after another: latency and throughput from the run time.
+    assert s["latency_s"] == s["run_time_s"] / s["inferences"]
+    assert s["throughput_inf_per_s"] == s["inferences"] / s["run_time_s"]
+    for key in set(s) - {"latency_s", "throughput_inf_per_s", "schema_version", "config", "trace"}:
+        assert s[key] == fresh[key], key
+    code, out, err = run_cli(["trace", "summary", str(path)])
+    assert code == 0, err
+    assert "(run time / inferences)" in out and "where time goes" not in out and "utilization" not in out
 
 
 def test_summary_table_lists_components_layers_chips_config_and_card(base, run_cli):
@@ -80,7 +138,8 @@ def test_summary_table_lists_components_layers_chips_config_and_card(base, run_c
                  "latency per inference", "throughput", "COPE", "workload.split = calibration",
                  "card isaac-2016", "crossbar.rows = 128"):
         assert text in out, text
-    per_chip = [line.split() for line in out.splitlines() if line.strip().startswith(("0 ", "1 "))]
+    chip_table = out.split("chip   accuracy")[1].split("\n\n")[0]
+    per_chip = [line.split() for line in chip_table.splitlines()[1:]]
     assert [row[0] for row in per_chip] == ["0", "1"]
     assert [float(row[1]) for row in per_chip] == pytest.approx(
         [100 * a for a in s["accuracy_hw_per_chip"]], rel=0, abs=0.005)
@@ -212,13 +271,14 @@ def test_energy_plot_bars_are_the_summary_energies(base):
     fig = plots.energy_figure(tr)
     by_component = fig.axes[0]
     widths = np.array([p.get_width() for p in by_component.patches])
-    shares = sorted(r["share"] for r in summarize(tr)["energy_by_component"])
+    s = summarize(tr)
+    shares = sorted(e / s["energy_j"] for e in s["energy_by_component_j"].values())
     assert sorted(widths / widths.sum()) == pytest.approx(shares, rel=1e-9, abs=0)
     by_layer = fig.axes[1]
     heights = {}
     for p in by_layer.patches:
         heights[round(p.get_x(), 6)] = heights.get(round(p.get_x(), 6), 0) + p.get_height()
-    layer_share = [r["share"] for r in summarize(tr)["energy_by_layer"]]
+    layer_share = [r["share"] for r in s["energy_by_layer"]]
     stacked = np.array([heights[k] for k in sorted(heights)])
     assert stacked / stacked.sum() == pytest.approx(layer_share, rel=1e-9, abs=0)
 

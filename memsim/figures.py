@@ -1,0 +1,146 @@
+"""The headline figures of a run, one set of keys for every report: ``memsim simulate --json``
+(``SimResult.summary``), ``memsim trace summary --json`` (``memsim.trace.report.summarize``) and the planner's
+scores (``memsim.planning.planner.score``).
+
+Each source first reduces what it recorded to a ``RunMeasurements``: ``memsim.simulate`` from the ledger's
+exact integers (zJ, fs), a trace from its float tables. ``headline_figures`` derives everything else the same
+way for both. With ``N`` inferences per chip run, ``C`` chip instances, accuracies ``a_c`` and ``M`` multiply-
+accumulates per inference:
+
+- ``accuracy_hw = mean_c a_c``; ``accuracy_hw_std`` = the sample standard deviation (``ddof = 1``; 0 for one chip);
+- ``macs = M·N`` and ``ops = 2·M·N`` (``memsim.metrics.operations``: one multiply and one add per MAC);
+- ``energy_per_inference_j = E / N``, with ``E`` the energy per chip run (mean over chips);
+- ``cope_gop_per_j = accuracy_hw · ops / E / 1e9`` (``memsim.metrics.cope_gop_per_j``: correct operations per
+  joule as the ICCAD 2024 planner's authors define it, AICAS 2023);
+- ``adc_conversions = ⌊Σ conversions / C⌋`` per chip run and ``adc_clip_rate = (Σ clipped / C) / adc_conversions``
+  (0 without conversions);
+- latency, first-inference latency, throughput and the utilization of each component kind: means over chips;
+  sources without the pipeline's per-chip figures (traces before schema 3, whose engine ran the layers one
+  after another) get ``latency_s = T / N`` and ``throughput_inf_per_s = N / T`` from the run time ``T``.
+
+Figures a source does not hold (``None`` in ``RunMeasurements``) are left out of the dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from memsim import metrics
+
+
+@dataclass(frozen=True)
+class RunMeasurements:
+    """What a run measured, reduced by its source to per-chip values and means per chip run.
+
+    ``energy_j``, ``energy_by_component_j``, ``run_time_s`` and ``static_energy_j`` are per chip run, averaged
+    over the chip instances; ``adc_conversions_total`` and ``adc_clipped_total`` count all chip instances;
+    the ``*_per_chip`` sequences have one entry per chip instance, in chip order; ``stages_s`` holds
+    ``(latency_s, period_s)`` of every layer's pipeline stage (chip 0's).
+    """
+
+    card: str | None
+    network: str | None
+    dataset: str | None
+    seed: int
+    inferences: int
+    macs_per_inference: int
+    accuracy_float: float | None
+    accuracy_quantized: float | None
+    accuracy_per_chip: Sequence[float]
+    bit_exact_rate_per_chip: Sequence[float]
+    energy_j: float
+    energy_by_component_j: Mapping[str, float]
+    run_time_s: float
+    adc_conversions_total: int
+    adc_clipped_total: int
+    tiles: int
+    events: int
+    trace: str | None
+    latency_s_per_chip: Sequence[float] | None = None
+    first_latency_s_per_chip: Sequence[float] | None = None
+    throughput_inf_per_s_per_chip: Sequence[float] | None = None
+    utilization_per_chip: Sequence[Mapping[str, float]] | None = None
+    static_energy_j: float | None = None
+    stages_s: Sequence[tuple[float, float]] | None = None
+    age_s: float | None = None
+
+    def __post_init__(self) -> None:
+        chips = len(self.accuracy_per_chip)
+        if chips == 0:
+            raise ValueError("run measurements need at least one chip instance; accuracy_per_chip is empty")
+        for name in ("bit_exact_rate_per_chip", "latency_s_per_chip", "first_latency_s_per_chip",
+                     "throughput_inf_per_s_per_chip", "utilization_per_chip"):
+            values = getattr(self, name)
+            if values is not None and len(values) != chips:
+                raise ValueError(f"{name} has {len(values)} entries; accuracy_per_chip has {chips} (one per chip)")
+
+
+# Figures that only some sources hold: left out of ``headline_figures`` when the source gives ``None``.
+OPTIONAL_FIGURES = ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s")
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values))
+
+
+def headline_figures(m: RunMeasurements) -> dict:
+    """The headline figures of ``m`` as the JSON object ``memsim simulate --json`` prints (keys in its order;
+    the module docstring gives each derived figure's equation)."""
+    acc = np.array(m.accuracy_per_chip)
+    n_chips = len(acc)
+    n = m.inferences
+    ops = metrics.operations(m.macs_per_inference, n)
+    conversions = m.adc_conversions_total // n_chips
+    clipped = m.adc_clipped_total / n_chips
+    if m.latency_s_per_chip is not None:
+        latency_s = _mean(m.latency_s_per_chip)
+    else:
+        latency_s = m.run_time_s / n if n else float("nan")
+    if m.throughput_inf_per_s_per_chip is not None:
+        throughput = _mean(m.throughput_inf_per_s_per_chip)
+    else:
+        throughput = n / m.run_time_s if m.run_time_s > 0 else float("nan")
+    utilization = None
+    if m.utilization_per_chip is not None:
+        kinds = dict.fromkeys(k for u in m.utilization_per_chip for k in u)
+        utilization = {k: _mean([u.get(k, 0.0) for u in m.utilization_per_chip]) for k in kinds}
+    figures = {
+        "card": m.card,
+        "network": m.network,
+        "dataset": m.dataset,
+        "inferences": n,
+        "chips": n_chips,
+        "seed": m.seed,
+        "accuracy_float": m.accuracy_float,
+        "accuracy_quantized": m.accuracy_quantized,
+        "accuracy_hw": float(acc.mean()),
+        "accuracy_hw_std": float(acc.std(ddof=1)) if n_chips > 1 else 0.0,
+        "accuracy_hw_per_chip": acc.tolist(),
+        "bit_exact_rate": _mean(m.bit_exact_rate_per_chip),
+        "macs_per_inference": m.macs_per_inference,
+        "macs": m.macs_per_inference * n,
+        "ops": ops,
+        "energy_j": m.energy_j,
+        "energy_per_inference_j": m.energy_j / n if n else float("nan"),
+        "energy_by_component_j": dict(sorted(m.energy_by_component_j.items())),
+        "latency_s": latency_s,
+        "latency_first_s": None if m.first_latency_s_per_chip is None else _mean(m.first_latency_s_per_chip),
+        "throughput_inf_per_s": throughput,
+        "run_time_s": m.run_time_s,
+        "utilization": utilization,
+        "static_energy_j": m.static_energy_j,
+        "stages": None if m.stages_s is None else [
+            {"layer": i, "latency_s": latency, "period_s": period} for i, (latency, period) in enumerate(m.stages_s)
+        ],
+        "age_s": m.age_s,
+        "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, m.energy_j),
+        "adc_conversions": conversions,
+        "adc_clip_rate": clipped / conversions if conversions else 0.0,
+        "tiles": m.tiles,
+        "events": m.events,
+        "trace": m.trace,
+    }
+    return {k: v for k, v in figures.items() if v is not None or k not in OPTIONAL_FIGURES}
