@@ -52,7 +52,7 @@ class TableEnergy:
         if not bits:
             raise ValueError(f"{_PREFIX}.table_bits = {self.table_bits!r} is empty; allowed a list of bit widths")
         bits = tuple(check_int(f"{_PREFIX}.table_bits[{i}]", b, 1, 16) for i, b in enumerate(bits))
-        if any(b1 <= b0 for b0, b1 in zip(bits, bits[1:])):
+        if any(b1 <= b0 for b0, b1 in zip(bits, bits[1:], strict=False)):
             raise ValueError(f"{_PREFIX}.table_bits = {list(bits)} is not strictly increasing")
         energies = check_float_tuple(f"{_PREFIX}.e_conv_j", self.e_conv_j, 0.0, lo_open=True)
         if len(energies) != len(bits):

@@ -23,7 +23,8 @@ class Crossbar(Component):
       (ISAAC, Shafiee et al., ISCA 2016, Table 6: 0.3 mW × 100 ns = 30 pJ);
     - ``"cell"``: ``E = e_array_read_j + Σ V²·G·t`` over the driven cells (``devices.memristor.read_energy_j``,
       computed by the datapath from the actual arrays), with ``t = t_read_s``.
-    ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc`` does not divide ``cols`` the last ADC serves
+    ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc``
+    does not divide ``cols`` the last ADC serves
     fewer columns. ``p_static_w``: static (leakage) power of one array, drawn whether it reads or not.
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
     ``p_static_w >= 0``.

@@ -49,7 +49,7 @@ def age_chip(chip: ProgrammedChip, age_s: float, rng: np.random.Generator) -> Pr
         layers.append(tuple(
             with_conductances(t, card, g, drift.apply(_conductances(t, card)[1], age_s, rng, cell.g_min_s,
                                                       cell.g_max_s))
-            for t, g in zip(tiles, aged_cells)
+            for t, g in zip(tiles, aged_cells, strict=True)
         ))
     return replace(chip, tiles=tuple(layers))
 
@@ -64,7 +64,7 @@ def disturb_chip(chip: ProgrammedChip, row_pulses: list[np.ndarray]) -> Programm
     if model.is_zero:
         return chip
     layers = []
-    for tiles, pulses in zip(chip.tiles, row_pulses):
+    for tiles, pulses in zip(chip.tiles, row_pulses, strict=True):
         new = []
         for t in tiles:
             g, g_ref = _conductances(t, card)

@@ -3,7 +3,8 @@
 ``ChipDesign`` fixes, per layer, the integer layer, its weight encoding, its tile mapping and which partial
 sums ``(s, t)`` are converted — everything that does not depend on device variation. A discarded partial
 sum (docs/datapath.md §Discarding and compensation) is not converted; its accumulator contribution is replaced by the
-layer's ``compensation`` (zero, or a constant calibrated by the planner). ``program_chip`` draws one chip instance from it: every cell's
+layer's ``compensation`` (zero, or a constant calibrated by the planner). ``program_chip`` draws one chip
+instance from it: every cell's
 conductance, reference columns and sense-amplifier offsets, from the run's random generator.
 """
 
@@ -231,7 +232,7 @@ class ProgrammedChip:
     def readers(self) -> tuple[LayerReader, ...]:
         card = self.design.card
         return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds)
-                     for layer, tiles in zip(self.design.layers, self.tiles))
+                     for layer, tiles in zip(self.design.layers, self.tiles, strict=True))
 
 
 def program_chip(design: ChipDesign, rng: np.random.Generator) -> ProgrammedChip:
@@ -253,7 +254,7 @@ def plan_discards(
     d = design.card.dac.bits
     discards = []
     x = np.asarray(calibration_qx, dtype=np.int64)
-    for layer, lp in zip(design.layers, plan.layers):
+    for layer, lp in zip(design.layers, plan.layers, strict=True):
         keep = np.ones_like(layer.discard.keep)
         for s, t in lp.discard:
             keep[t, s] = False
@@ -268,5 +269,6 @@ def plan_discards(
             comp = np.floor(contribution.mean(axis=0) + 0.5).astype(np.int64)
         discard = Discard(keep, comp)
         discards.append(discard)
-        x = layer.from_vectors(layer.qlayer.finish(replace(layer, discard=discard).ideal_accumulator(vectors, d)), len(x))
+        acc = replace(layer, discard=discard).ideal_accumulator(vectors, d)
+        x = layer.from_vectors(layer.qlayer.finish(acc), len(x))
     return tuple(discards)

@@ -170,7 +170,8 @@ class SimConfig:
         data = dict(data)
         version = data.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
-            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; this memsim reads {SCHEMA_VERSION}")
+            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; this memsim reads "
+                             f"{SCHEMA_VERSION}")
         by_location = {(s, _TOML_NAMES.get(n, n)): n for n, s in _SECTIONS.items()}
         sections = {s for s in _SECTIONS.values() if s is not None}
         kwargs: dict = {}

@@ -87,6 +87,7 @@ def map_layer(
     for r in range(0, rows, xbar_rows):
         for o in range(0, outputs, per_tile):
             tiles.append(
-                TileSpec(layer, len(tiles), r, min(r + xbar_rows, rows), o, min(o + per_tile, outputs), kinds, rows_per_read)
+                TileSpec(layer, len(tiles), r, min(r + xbar_rows, rows), o, min(o + per_tile, outputs), kinds,
+                         rows_per_read)
             )
     return LayerMapping(layer, tuple(tiles), -(-rows // xbar_rows), -(-outputs // per_tile))

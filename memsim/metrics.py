@@ -31,6 +31,6 @@ def cope_gop_per_j(acc: float, ops: int, energy_j: float) -> float:
 
 def bit_exact_rate(outputs: tuple[np.ndarray, ...], reference: list[np.ndarray]) -> float:
     """Fraction of layer outputs (all layers, all vectors) equal to the integer reference."""
-    equal = sum(int(np.count_nonzero(o == r)) for o, r in zip(outputs, reference))
+    equal = sum(int(np.count_nonzero(o == r)) for o, r in zip(outputs, reference, strict=True))
     total = sum(r.size for r in reference)
     return equal / total if total else float("nan")

@@ -248,7 +248,7 @@ class _Tally:
         labels = self.workload.data.y[start : start + n]
         reference = self.design.reference(qx)
         self.correct += int(np.count_nonzero(np.argmax(outputs[-1], axis=1) == labels))
-        for li, (out, ref) in enumerate(zip(outputs, reference)):
+        for li, (out, ref) in enumerate(zip(outputs, reference, strict=True)):
             self.equal += int(np.count_nonzero(out == ref))
             self.total += ref.size
             hist = np.asarray(error_bit_histogram(out, ref), dtype=np.int64)

@@ -337,7 +337,7 @@ class _RowBlock:
             xr = x[:, :rows]
             rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
             eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
-        for (lo, hi), h in zip(self.panels, self.matrices[g]):
+        for (lo, hi), h in zip(self.panels, self.matrices[g], strict=True):
             outputs = hi - lo
             y = buf[: m * ta * k * outputs].reshape(m * ta, k * outputs)
             np.matmul(x, h, out=y)
@@ -453,7 +453,7 @@ class LayerReader:
                 driven[g] = nonzero[:, r_lo + r0 : r_lo + r1].sum(axis=1)
                 if drive_sq is not None:
                     sq = drive_sq[active, r_lo + r0 : r_lo + r1].astype(object)
-                    for e, i in zip(energy, idx):
+                    for e, i in zip(energy, idx, strict=True):
                         if self.tiles[i].row_energy_zj is not None:
                             e[g, active] = sq @ self.tiles[i].row_energy_zj[r0:r1]
             per_tile = None
@@ -504,7 +504,7 @@ class LayerReader:
                 counted[w] += (x_span if binary else x_span != 0).sum(axis=0, dtype=np.int64)
                 if summed is not None:
                     summed[w] += (x_span.astype(np.int64) ** 2).sum(axis=0)
-                for block, clip in zip(self.blocks, clipped[w]):
+                for block, clip in zip(self.blocks, clipped[w], strict=True):
                     r_lo = block.rows[0]
                     for g, (r0, r1) in enumerate(block.groups):
                         block.read(x_span[:, :, r_lo + r0 : r_lo + r1], g, self.noise, gens[i], partial[a:b],

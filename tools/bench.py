@@ -101,7 +101,7 @@ class Case:
         self.gemm_operands = []
         for block in self.chip.readers[0].blocks:
             r_lo, r_hi = block.rows
-            for (r0, r1), panels in zip(block.groups, block.matrices):
+            for (r0, r1), panels in zip(block.groups, block.matrices, strict=True):
                 x = drives[:, :, r_lo + r0 : r_lo + r1].transpose(1, 0, 2).reshape(-1, r1 - r0)
                 h = np.concatenate([p[: r1 - r0] for p in panels], axis=1)  # (R × S·C): all slices and outputs
                 self.gemm_operands.append((x.astype(np.float32), h.astype(np.float32)))

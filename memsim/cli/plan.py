@@ -118,7 +118,7 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
         models, positions = planner.error_report(cfg, result.plan, chips=plan_chips)
         if error_model_json:
             report = [{**m.to_dict(), "error_positions_measured": {str(k): v for k, v in pos.items()}}
-                      for m, pos in zip(models, positions)]
+                      for m, pos in zip(models, positions, strict=True)]
             with atomic_write(error_model_json) as tmp:
                 tmp.write_text(json.dumps({"layers": report}, indent=1), encoding="utf-8")
         if error_map:

@@ -13,7 +13,8 @@ Three pieces, each readable on its own, meet here:
 
 Events carry arrays (docs/architecture.md §Events carry arrays): one SimPy event is one hardware action of
 one tile (or one layer's digital stage) for a whole chunk of inferences, fired at the time that action
-starts for the chunk's first vector and posting the whole chunk's count and energy. A chunked run and a one-vector-at-a-time run therefore agree exactly on
+starts for the chunk's first vector and posting the whole chunk's count and energy. A chunked run and a
+one-vector-at-a-time run therefore agree exactly on
 outputs, energies (integer zeptojoules), latency and throughput; chunk size is a performance choice only.
 At the end of a chip run the engine adds static power × run time per component kind, exactly.
 

@@ -11,7 +11,8 @@ row group ``g`` and input cycle ``t``, programming variation makes the ADC input
 (level units: each cell adds ``x·σ(G)/Δg``, the reference column at level 0 adds its own, read noise enters
 column and reference, the sense-amplifier offset once). With ``e`` Gaussian, ADC step ``m`` and code
 ``round(s/m)``, the code is off by ``q`` when ``P + e`` falls ``q`` bins away from the bin of ``round(P/m)``; the
-Gaussian mass of each bin gives the code-error probability and the expected squared code error. Lognormal variation is taken with the same σ; stuck-at
+Gaussian mass of each bin gives the code-error probability and the expected squared code error. Lognormal
+variation is taken with the same σ; stuck-at
 faults and ADC clipping are left to the Monte Carlo measurement (``measure_code_errors``).
 
 A code error ``Δ`` in ``(s, t)`` adds ``Δ·m·sig[k]·2**(d·t)`` to the accumulator, i.e. lands at accumulator bit
@@ -243,7 +244,7 @@ def error_bit_positions(hw_acc: np.ndarray, ideal_acc: np.ndarray, truncation_bi
     """
     err = np.abs(np.asarray(hw_acc, dtype=np.int64) - np.asarray(ideal_acc, dtype=np.int64)).ravel()
     positions, counts = np.unique(bit_length(err[err > 0]) - 1 - truncation_bits, return_counts=True)
-    return {int(p): int(c) for p, c in zip(positions, counts)}
+    return {int(p): int(c) for p, c in zip(positions, counts, strict=True)}
 
 
 def measure_error_positions(

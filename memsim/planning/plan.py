@@ -109,7 +109,8 @@ class Plan:
             raise ValueError(f"{origin}: schema_version = {version!r} is not supported; allowed {SCHEMA_VERSION}")
         unknown = set(data) - {"schema_version", "description", "layers"}
         if unknown:
-            raise ValueError(f"{origin}: unknown key {sorted(unknown)[0]!r}; allowed: schema_version, description, layers")
+            raise ValueError(f"{origin}: unknown key {sorted(unknown)[0]!r}; allowed: schema_version, description, "
+                             f"layers")
         entries = data.get("layers")
         if not isinstance(entries, list) or not entries:
             raise ValueError(f"{origin}: needs at least one [[layers]] table")
@@ -131,7 +132,8 @@ class Plan:
             for name in entry.get("discard", []):
                 match = _SUM.fullmatch(name) if isinstance(name, str) else None
                 if match is None:
-                    raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form 's<slice>t<cycle>'")
+                    raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form "
+                                     f"'s<slice>t<cycle>'")
                 pairs.append((int(match[1]), int(match[2])))
             layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),
                                     entry.get("compensation", "calibrated")))

@@ -123,14 +123,14 @@ def error_models(config: SimConfig, plan: Plan, workload: Workload) -> tuple[Lay
     """The analytic error model of every layer of ``plan`` on the workload's data."""
     card, _, design = prepare(config, plan=plan, workload=workload)
     inputs = _layer_inputs(design, workload.data.x)
-    return tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs))
+    return tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs, strict=True))
 
 
 def _quantization_power(network, design, inputs: list[np.ndarray]) -> list[float]:
     """Mean square of the weight quantization (and saturation) error per layer, in accumulator LSB²:
     ``qx @ (qw − w·2**fw)`` on the layer's integer calibration inputs."""
     out = []
-    for layer, dense, qx in zip(design.layers, network.layers, inputs):
+    for layer, dense, qx in zip(design.layers, network.layers, inputs, strict=True):
         exact = dense.weight * 2.0 ** layer.qlayer.w_format.frac_bits
         out.append(float(np.mean((qx.astype(np.float64) @ (layer.qlayer.qw - exact)) ** 2)))
     return out
@@ -148,7 +148,7 @@ def _best_shifts(config: SimConfig, workload: Workload, bits: int) -> Plan:
         card, _, design = prepare(config, plan=plan, workload=workload)
         inputs = _layer_inputs(design, workload.data.x)
         quant = _quantization_power(workload.network, design, inputs)
-        for i, (layer, qx) in enumerate(zip(design.layers, inputs)):
+        for i, (layer, qx) in enumerate(zip(design.layers, inputs, strict=True)):
             model = analyze_layer(layer, card, qx)
             rel = (float(model.error_power.sum()) + quant[i]) / max(model.output_power, 1e-300)
             if rel < best_err[i]:
@@ -289,8 +289,9 @@ def error_report(config: SimConfig, plan: Plan, chips: int) -> tuple[tuple[Layer
     card, _, design = prepare(config, plan=plan, workload=calibration)
     inputs = _layer_inputs(design, calibration.data.x)
     rng = np.random.default_rng(config.seed + PLANNING_SEED_OFFSET)
-    models = tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs))
-    positions = [measure_error_positions(layer, card, qx, chips, rng) for layer, qx in zip(design.layers, inputs)]
+    models = tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs, strict=True))
+    positions = [measure_error_positions(layer, card, qx, chips, rng)
+                 for layer, qx in zip(design.layers, inputs, strict=True)]
     return models, positions
 
 

@@ -1,7 +1,8 @@
 """``memsim trace export``: a trace's tables as CSV files for spreadsheets and pandas.
 
 One file per table (``events.csv``, ``counters.csv``, ``layers.csv``, ``chips.csv``, from schema 2
-``errors.csv``, from schema 3 ``utilization.csv``, ``reads.csv`` and ``busy.csv``) with a header of column names, plus ``summary.csv`` (``figure,value,unit``) holding the
+``errors.csv``, from schema 3 ``utilization.csv``, ``reads.csv`` and ``busy.csv``) with a header of column
+names, plus ``summary.csv`` (``figure,value,unit``) holding the
 scalar figures of ``memsim trace summary`` and its energy per component and per layer. Enum columns are
 written as names (``adc``, ``convert``), never as codes. Floats are written with ``repr`` so they read back
 bit for bit. Each file is written under a temporary name and renamed, so a failed export leaves no
@@ -74,7 +75,7 @@ def export_csv(trace: Trace, directory: str | Path) -> list[Path]:
     for name, table in trace.tables().items():
         columns = table_columns(table)
         path = out / f"{name}.csv"
-        _write_csv(path, list(columns), zip(*columns.values()))
+        _write_csv(path, list(columns), zip(*columns.values(), strict=True))
         written.append(path)
     path = out / "summary.csv"
     _write_csv(path, ["figure", "value", "unit"], summary_rows(summarize(trace)))

@@ -69,7 +69,8 @@ def check_output(path: str | Path) -> Path:
     """The figure path must name a supported format in an existing, writable directory."""
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
-        raise ValueError(f"-o {str(out)!r}: unknown image format {out.suffix or '(none)'!r}; allowed: {', '.join(FORMATS)}")
+        raise ValueError(f"-o {str(out)!r}: unknown image format {out.suffix or '(none)'!r}; allowed: "
+                         f"{', '.join(FORMATS)}")
     return check_writable(out, "-o", "energy.png")
 
 
@@ -155,7 +156,8 @@ def timeline_figure(trace: Trace, chip: int = 0):
         layer, tile, comp = lane
         tile = -1 if tile == 1 << 30 else tile
         sel = (iv["layer"] == layer) & (iv["tile"] == tile) & (iv["component"] == comp)
-        spans = [(a / div, max(b - a, min_width) / div) for a, b in zip(iv["start_s"][sel], iv["end_s"][sel])]
+        spans = [(a / div, max(b - a, min_width) / div)
+                 for a, b in zip(iv["start_s"][sel], iv["end_s"][sel], strict=True)]
         ax.broken_barh(spans, (i - 0.4, 0.8), facecolors=colors[comp])
     labels = [f"L{layer} {'digital' if tile == 1 << 30 else f'T{tile}'} {comp}" for layer, tile, comp in lanes]
     ax.set_yticks(range(len(lanes)), labels, fontsize=7)

@@ -304,16 +304,19 @@ def compare_text(cmp: dict) -> str:
     rows = []
     for f in cmp["figures"]:
         row = [f["label"], show(f["values"][0], f["unit"], styles[f["figure"]])]
-        for v, r in zip(f["values"][1:], f["ratios"][1:]):
+        for v, r in zip(f["values"][1:], f["ratios"][1:], strict=True):
             row += [show(v, f["unit"], styles[f["figure"]]), "-" if r is None else f"{r:.3f}"]
         rows.append(row)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def fmt(r):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
     lines = [fmt(header), *(fmt(r) for r in rows)]
     if cmp["config_differences"]:
         lines += ["", "config differences"]
         for key, values in cmp["config_differences"].items():
-            lines.append(f"  {key}: " + " | ".join(f"{n} = {v}" for n, v in zip(names, values)))
+            lines.append(f"  {key}: " + " | ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)))
     else:
         lines += ["", "config: identical (apart from the trace path)"]
     return "\n".join(lines)

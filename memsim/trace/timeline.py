@@ -33,7 +33,8 @@ def busy_intervals(trace: Trace, chip: int = 0) -> np.ndarray:
     ev = trace.events
     chips = [int(c) for c in trace.chips["chip"]]
     if chip not in chips:
-        raise ValueError(f"chip = {chip} is not in trace {str(trace.path)!r}; it holds chips {min(chips)} to {max(chips)}")
+        raise ValueError(f"chip = {chip} is not in trace {str(trace.path)!r}; it holds chips {min(chips)} to "
+                         f"{max(chips)}")
     rows = np.flatnonzero(ev["chip"] == chip)
     t = ev["t_s"][rows]
     layer = ev["layer"][rows]
@@ -68,7 +69,7 @@ def busy_intervals(trace: Trace, chip: int = 0) -> np.ndarray:
             lanes.setdefault((int(stage_of[k]), int(layer[k]), int(tile[k])), []).append(k)
     for (segment, _, _), ks in lanes.items():
         stop = stage_start[segment] if segment < len(stage_start) else makespan
-        for a, b in zip(ks, ks[1:]):
+        for a, b in zip(ks, ks[1:], strict=False):
             end[a] = t[b]
         last = ks[-1]
         previous = [k for k in ks[:-1] if comp[k] == comp[last]]

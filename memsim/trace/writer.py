@@ -108,7 +108,7 @@ class TraceWriter:
         rows = self._pending
         if not rows:
             return
-        t_fs, chip, layer, tile, component, action, count, energy_zj = zip(*rows)
+        t_fs, chip, layer, tile, component, action, count, energy_zj = zip(*rows, strict=True)
         block = np.empty(len(rows), dtype=EVENT_DTYPE)
         block["t_s"] = np.array(t_fs, dtype=np.float64) / FS_PER_S
         block["chip"] = chip
@@ -276,7 +276,7 @@ def _plan(design) -> dict:
                 "output_frac_bits": l.qlayer.out_format.frac_bits if l.qlayer.out_format else None,
                 "truncated_bits": l.qlayer.shift,
                 "columns_per_weight": l.encoded.kinds,
-                "discard": [f"s{s}t{t}" for t, s in zip(*np.nonzero(~l.discard.keep))],
+                "discard": [f"s{s}t{t}" for t, s in zip(*np.nonzero(~l.discard.keep), strict=True)],
                 "compensation": l.discard.compensation.tolist(),
             }
             for l in design.layers

@@ -24,7 +24,7 @@ def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):
     """Integer layers with random weights, biases and truncation shifts."""
     layers = []
     in_fmt = FixedFormat(input_bits, input_bits, False)
-    for i, (rows, outs) in enumerate(zip(sizes, sizes[1:])):
+    for i, (rows, outs) in enumerate(zip(sizes, sizes[1:], strict=False)):
         bw = weight_bits[i]
         w_fmt = FixedFormat(bw, bw - 1, True)
         qw = rng.integers(-(1 << (bw - 1)), 1 << (bw - 1), size=(rows, outs))
@@ -77,7 +77,8 @@ def test_zero_variation_datapath_equals_integer_reference(
     full = design_chip(card, qnet, encoding, rows_per_read)
     discards = tuple(
         Discard(rng.random(layer.discard.keep.shape) >= discard_fraction,
-                rng.integers(-50, 50, layer.qlayer.outputs) if discard_fraction else np.zeros(layer.qlayer.outputs, np.int64))
+                rng.integers(-50, 50, layer.qlayer.outputs) if discard_fraction
+                else np.zeros(layer.qlayer.outputs, np.int64))
         for layer in full.layers
     )
     design = design_chip(card, qnet, encoding, rows_per_read, discards=discards)
@@ -90,9 +91,9 @@ def test_zero_variation_datapath_equals_integer_reference(
             assert all(d == np.float64 for r in chip.readers for b in r.blocks for d in b.dtypes)
     reference = design.reference(qx)
     if discard_fraction == 0:
-        for got, want in zip(reference, qnet.reference(qx)):
+        for got, want in zip(reference, qnet.reference(qx), strict=True):
             np.testing.assert_array_equal(got, want)
     assert len(result.layer_outputs) == len(reference)
-    for got, want in zip(result.layer_outputs, reference):
+    for got, want in zip(result.layer_outputs, reference, strict=True):
         np.testing.assert_array_equal(got, want)
     assert sum(result.clipped) == 0

@@ -101,7 +101,7 @@ def test_fused_read_equals_the_per_column_reference_bit_for_bit(
         fused = reader.read(drives, None, add_outputs, add_vectors, threads)
     partial, clipped = reference_read(tiles, drives, card, layer.encoded.significance, layer.keep_kinds)
     np.testing.assert_array_equal(fused.partial, partial + add_outputs + add_vectors)
-    for activity, clip in zip(fused.activity, clipped):
+    for activity, clip in zip(fused.activity, clipped, strict=True):
         np.testing.assert_array_equal(activity.clipped, clip)
     np.testing.assert_array_equal(fused.nonzero.sum(), np.count_nonzero(drives[:, layer.keep_kinds.any(axis=1)]))
 
@@ -157,7 +157,7 @@ def test_threads_share_blocks_without_changing_a_number(card_factory):
     assert sum(int(a.clipped.sum()) for a in reads[0].activity) > 0
     for r in reads[1:]:
         np.testing.assert_array_equal(r.partial, reads[0].partial)
-        for a, b in zip(r.activity, reads[0].activity):
+        for a, b in zip(r.activity, reads[0].activity, strict=True):
             np.testing.assert_array_equal(a.clipped, b.clipped)
     other = LayerReader(chip.tiles[0], card, layer.encoded.significance, layer.keep_kinds)
     assert not np.array_equal(other.read(drives, np.random.default_rng(8)).partial, reads[0].partial)
@@ -179,7 +179,8 @@ def test_a_tile_too_large_for_float32_falls_back_to_float64_and_stays_exact(card
     reader = program_chip(design, np.random.default_rng(0)).readers[0]
     assert [d for b in reader.blocks for d in b.dtypes] == [np.float64]
     qx = np.random.default_rng(1).integers(0, 64, (9, 40))
-    acc = reader.read(drive_codes(qx, 6, 3), None).partial + design.layers[0].encoded.input_coeff * qx.sum(axis=1)[:, None]
+    correction = design.layers[0].encoded.input_coeff * qx.sum(axis=1)[:, None]
+    acc = reader.read(drive_codes(qx, 6, 3), None).partial + correction
     np.testing.assert_array_equal(acc, qx @ qnet.layers[0].qw)
 
 

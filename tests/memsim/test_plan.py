@@ -68,7 +68,7 @@ def test_weight_shift_keeps_resolution_and_saturates():
     cfg = SimConfig(trace="", card_overrides={"cell": {"variation": {"model": "none"}}})
     wide = simulate(cfg, plan=Plan(tuple(LayerPlan(5, 0) for _ in range(3)))).design
     fine = simulate(cfg, plan=Plan(tuple(LayerPlan(5, 3) for _ in range(3)))).design
-    for w, f in zip(wide.layers, fine.layers):
+    for w, f in zip(wide.layers, fine.layers, strict=True):
         assert f.qlayer.w_format.frac_bits == w.qlayer.w_format.frac_bits + 3
         if f.qlayer.out_format is not None:  # three more accumulator bits fall below the output LSB
             assert f.qlayer.shift == w.qlayer.shift + 3

@@ -62,7 +62,7 @@ def test_plan_cli_writes_a_plan_and_prints_the_comparison(tmp_path, capsys):
     assert width > 600 and height > 300
     model = json.loads(model_json.read_text())["layers"]
     assert len(model) == 3
-    for layer, planned in zip(model, printed["plan"]["layers"]):
+    for layer, planned in zip(model, printed["plan"]["layers"], strict=True):
         grid = np.array(layer["p_code_error"])
         assert grid.shape == (len(np.array(layer["information"])), 8)
         assert ((grid >= 0) & (grid < 1)).all() and grid.max() > 0.01

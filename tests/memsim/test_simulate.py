@@ -114,7 +114,7 @@ def test_quantization_formats_follow_calibration():
     assert layers[0].qlayer.in_format.bits == 8
     assert all(l.qlayer.w_format.bits == 8 for l in layers)
     assert layers[-1].qlayer.out_format is None
-    for prev, nxt in zip(layers, layers[1:]):
+    for prev, nxt in zip(layers, layers[1:], strict=False):
         assert prev.qlayer.out_format == nxt.qlayer.in_format
     assert result.accuracy_quantized == pytest.approx(result.accuracy_float, abs=0.02)
 
@@ -134,7 +134,8 @@ def test_metrics_reduced_chunk_by_chunk_equal_those_of_all_outputs_at_once():
         res = Engine(program_chip(design, rng), Ledger(), chip.chip, rng).run(qx, len(qx))
         assert chip.accuracy == metrics.accuracy(res.layer_outputs[-1], y)
         assert chip.bit_exact_rate == metrics.bit_exact_rate(res.layer_outputs, reference) < 1
-        assert chip.error_bits == tuple(error_bit_histogram(o, r) for o, r in zip(res.layer_outputs, reference))
+        assert chip.error_bits == tuple(error_bit_histogram(o, r)
+                                        for o, r in zip(res.layer_outputs, reference, strict=True))
         assert chip.clipped == res.clipped
     assert result.accuracy_float == metrics.accuracy(workload.network.forward_float(x), y)
     assert result.accuracy_quantized == metrics.accuracy(reference[-1], y)

@@ -205,7 +205,8 @@ def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, run_c
     assert {r["action"] for r in events} >= {"drive", "read", "sample", "convert", "shift_add", "reduce", "write"}
     counters = read_csv(out_dir / "counters.csv")
     conv = next(r for r in counters if (r["component"], r["action"]) == ("adc", "convert"))
-    assert int(conv["count"]) == sum(int(r["count"]) for r in events if (r["component"], r["action"]) == ("adc", "convert"))
+    converts = [r for r in events if (r["component"], r["action"]) == ("adc", "convert")]
+    assert int(conv["count"]) == sum(int(r["count"]) for r in converts)
     assert sum(float(r["energy_j"]) for r in counters) == pytest.approx(
         sum(float(r["energy_j"]) for r in events), rel=1e-12, abs=0)
     chips = read_csv(out_dir / "chips.csv")
