@@ -104,6 +104,12 @@ class MemristorCell:
         """Sigma of one cell read in siemens, ``read_noise_rel·g_max_s`` (aihwkit-like; docs/devices.md §Read noise)."""
         return self.read_noise_rel * self.g_max_s
 
+    @property
+    def read_noise_levels(self) -> float:
+        """Sigma of one read of one cell in level steps, ``read_noise_sigma_s / delta_g_s``: the unit in which the
+        datapath and the error model add read noise to a column signal."""
+        return self.read_noise_sigma_s / self.delta_g_s
+
     def _check_levels(self, levels) -> np.ndarray:
         lv = np.asarray(levels)
         if lv.size == 0:

@@ -388,7 +388,7 @@ class LayerReader:
         cycle_w = np.int64(1) << (self.active.astype(np.int64) * d)
         weights = keep[self.active] * cycle_w[:, None] * np.asarray(significance, dtype=np.int64)[None, :]
         self.step = int(card.adc.lsb_levels)
-        self.noise = card.cell.read_noise_sigma_s / card.cell.delta_g_s
+        self.noise = card.cell.read_noise_levels
         self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
         self.outputs = max((t.spec.out_stop for t in self.tiles), default=out_origin) - out_origin
         self.row_origin = row_origin

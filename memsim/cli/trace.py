@@ -14,18 +14,12 @@ import math
 import click
 
 from memsim.trace.plots import FORMATS, PLOTS
+from memsim.trace.reader import open_trace
 
 # The image formats and plot kinds as the options' help lists them (from memsim.trace.plots).
 _FORMATS_TEXT = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
 _KINDS_HELP = "What to draw: " + "; ".join(f"{name}: {kind.description}" for name, kind in PLOTS.items()) + "."
 _PER_CHIP = ", ".join(name for name, kind in PLOTS.items() if kind.per_chip)
-
-
-def open_trace(path: str):
-    """``memsim.trace.open``, imported on use so that ``memsim --help`` does not load h5py."""
-    from memsim.trace.reader import open_trace as read
-
-    return read(path)
 
 
 def _json(data) -> str:

@@ -120,7 +120,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     var_cell = (cell.variation.sigma_s(levels, cell.target_conductance_s(levels)) / dg) ** 2
     zero = np.zeros(ql.rows, dtype=np.int64)
     var_ref = (cell.variation.sigma_s(zero, cell.target_conductance_s(zero)) / dg) ** 2
-    var_rows = var_cell + (var_ref + 2 * (cell.read_noise_sigma_s / dg) ** 2)[:, None, None]
+    var_rows = var_cell + (var_ref + 2 * cell.read_noise_levels ** 2)[:, None, None]
     var_offset = (card.sample_hold.offset_sigma_a / i_unit) ** 2
     drives = input_slices(qx, ql.in_format.bits, d)  # (T, N, R)
     t_cycles, n = drives.shape[0], drives.shape[1]
@@ -209,7 +209,7 @@ def measure_code_errors(
     enc = layer.encoded
     drives = input_slices(qx, layer.qlayer.in_format.bits, d)
     t_cycles, n = drives.shape[0], drives.shape[1]
-    noise_lsb = card.cell.read_noise_sigma_s / card.cell.delta_g_s
+    noise_lsb = card.cell.read_noise_levels
     per_chip = np.zeros((chips, enc.slices, t_cycles))
     errors = np.zeros((enc.slices, t_cycles), dtype=np.int64)
     conversions = np.zeros((enc.slices, t_cycles), dtype=np.int64)
