@@ -3,8 +3,7 @@
 Since schema 3 the trace holds ``/busy``: the engine's own busy intervals (start and end of every unit's
 work) for chip 0's first vectors, a sampled window that its attributes describe; ``busy_intervals`` returns
 them. Older traces record only when each action starts. Under the timing model of the engine that wrote
-them (then
-``memsim/engine.py``: the tiles of a layer run in parallel, each tile's actions of one cycle run in
+them (memsim before schema 3: the tiles of a layer run in parallel, each tile's actions of one cycle run in
 sequence, the layer's digital stage starts when its slowest tile is done, layers and chunks run one after
 another) the end of every action follows from the start times in posting order:
 
