@@ -36,9 +36,16 @@ class ShiftAdd(Component):
         """Cost of ONE shift-and-add of an ADC code: ``Cost(e_op_j, t_op_s)``."""
         return Cost(self.e_op_j, self.t_op_s)
 
-    @action("addition in a layer's digital stage (row-block sums, bias, encoding correction)")
+    @action("addition in a layer's digital stage (row-block sums, bias, encoding correction, skip additions)")
     def reduce_cost(self) -> Cost:
         """Cost of ONE addition in a layer's digital stage, on the same unit: ``Cost(e_op_j, t_op_s)``."""
+        return Cost(self.e_op_j, self.t_op_s)
+
+    @action("comparison or addition of a pooling window (or a stand-alone ReLU) in a layer's digital stage")
+    def pool_cost(self) -> Cost:
+        """Cost of ONE pooling comparison or addition, priced as one operation of the same adder:
+        ``Cost(e_op_j, t_op_s)``. memsim does not price ISAAC's separate max-pool unit (Shafiee et al., ISCA
+        2016, Table 6: 0.4 mW per tile), because the table gives no operation rate to divide it by."""
         return Cost(self.e_op_j, self.t_op_s)
 
 

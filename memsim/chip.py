@@ -157,14 +157,27 @@ class ChipDesign:
         return self.qnet.input_format.bits
 
     def reference(self, qx: np.ndarray) -> list[np.ndarray]:
-        """Outputs of every layer of the zero-variation hardware under the design's discard plan, per
-        inference (each layer's ``from_vectors`` form)."""
-        outs = []
-        for layer in self.layers:
-            acc = layer.ideal_accumulator(layer.to_vectors(qx), self.card.dac.bits)
-            qx = layer.from_vectors(layer.qlayer.finish(acc), len(qx))
-            outs.append(qx)
-        return outs
+        """Outputs of every crossbar layer of the zero-variation hardware under the design's discard plan, per
+        inference (each layer's ``from_vectors`` form), the network's digital nodes computed exactly between
+        them (``QuantizedNetwork.evaluate``)."""
+        d = self.card.dac.bits
+
+        def crossbar(i: int, x: np.ndarray) -> np.ndarray:
+            layer = self.layers[i]
+            acc = layer.ideal_accumulator(layer.to_vectors(x), d)
+            return layer.from_vectors(layer.qlayer.finish(acc), len(x))
+
+        return self.qnet.evaluate(np.asarray(qx, dtype=np.int64), crossbar)
+
+    def digital_ops(self) -> list[dict[str, int]]:
+        """Per crossbar layer, the digital operations per inference of the network's digital nodes its digital
+        stage runs (``QuantizedStep.host``), by the action that prices them: ``reduce`` for element-wise
+        additions, ``pool`` for pooling comparisons and additions and stand-alone ReLUs."""
+        ops = [{"reduce": 0, "pool": 0} for _ in self.layers]
+        for step in self.qnet.steps:
+            if step.layer is None:
+                ops[step.host]["reduce" if step.node.kind == "add" else "pool"] += step.node.ops_per_inference
+        return ops
 
     @property
     def tiles(self) -> int:
@@ -252,9 +265,10 @@ def plan_discards(
     the inputs each layer receives from the zero-variation hardware under the plan (layer by layer).
     """
     d = design.card.dac.bits
-    discards = []
-    x = np.asarray(calibration_qx, dtype=np.int64)
-    for layer, lp in zip(design.layers, plan.layers, strict=True):
+    discards: list[Discard] = []
+
+    def crossbar(i: int, x: np.ndarray) -> np.ndarray:
+        layer, lp = design.layers[i], plan.layers[i]
         keep = np.ones_like(layer.discard.keep)
         for s, t in lp.discard:
             keep[t, s] = False
@@ -270,5 +284,7 @@ def plan_discards(
         discard = Discard(keep, comp)
         discards.append(discard)
         acc = replace(layer, discard=discard).ideal_accumulator(vectors, d)
-        x = layer.from_vectors(layer.qlayer.finish(acc), len(x))
+        return layer.from_vectors(layer.qlayer.finish(acc), len(x))
+
+    design.qnet.evaluate(np.asarray(calibration_qx, dtype=np.int64), crossbar)
     return tuple(discards)

@@ -196,22 +196,26 @@ def tile_timing(
 class LayerTiming:
     """A layer's tiles and its digital stage: ``stages`` shift-and-add passes (row blocks, plus one for the
     offset encoding's input-sum correction) and a register read and write per input vector, ``vectors`` of
-    them per inference: ``ρ = vectors·(stages·t_sa + 2·t_reg)``."""
+    them per inference, plus the ``hosted_ops`` operations per inference of the digital nodes (pooling,
+    skip additions) that follow the layer, one adder operation each:
+    ``ρ = vectors·(stages·t_sa + 2·t_reg) + hosted_ops·t_sa``."""
 
     index: int
     tiles: tuple[TileTiming, ...]
     times: ActionTimes
     stages: int
     vectors: int = 1
+    hosted_ops: int = 0
 
     @property
     def reduce_fs(self) -> int:
-        """``ρ``: the digital stage's time per inference."""
-        return self.vectors * (self.stages * self.times.shift_add + 2 * self.times.register)
+        """``ρ``: the digital stage's time per inference, ``vectors·(stages·t_sa + 2·t_reg) + hosted_ops·t_sa``."""
+        return self.vectors * (self.stages * self.times.shift_add + 2 * self.times.register) \
+            + self.hosted_ops * self.times.shift_add
 
     def busy_fs(self) -> dict[str, int]:
         """Busy time per inference of the digital stage: its reduction unit and its register."""
-        return {"shift_add": self.vectors * self.stages * self.times.shift_add,
+        return {"shift_add": (self.vectors * self.stages + self.hosted_ops) * self.times.shift_add,
                 "register": self.vectors * 2 * self.times.register}
 
     @property
@@ -231,7 +235,7 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
     times = ActionTimes.from_card(card)
     xbar = card.crossbar
     out = []
-    for layer in design.layers:
+    for layer, hosted in zip(design.layers, design.digital_ops(), strict=True):
         keep = layer.keep_kinds
         vectors = layer.vectors_per_inference
         tiles = tuple(
@@ -240,7 +244,7 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
             for spec in layer.mapping.tiles
         )
         stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)
-        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages, vectors))
+        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages, vectors, sum(hosted.values())))
     return tuple(out)
 
 

@@ -1,6 +1,7 @@
 """The bit-true computation of one chunk of inferences through every layer: no time, no ledger, no SimPy.
 
-Per layer (``memsim.chip.LayerDesign``): the layer turns the chunk's inputs into crossbar input vectors
+Per crossbar layer (``memsim.chip.LayerDesign``), in the order of the network graph (digital nodes between
+them compute exactly in integers): the layer turns the chunk's inputs into crossbar input vectors
 (``to_vectors``: one per inference for a dense layer), the vectors become drive codes (``d`` bits per input
 cycle), the layer's fused read (``memsim.tile.LayerReader``) converts and shift-and-adds them with the bias,
 the discard compensation and the encoding's exact input-sum correction folded in, and the digital stage
@@ -27,7 +28,9 @@ class LayerChunk:
 
     ``outputs``: int64 (inferences, out_features), the layer's result as the next layer takes it;
     ``activity``: per tile, in mapping order; ``clipped``: conversions that saturated; ``digital_ops``:
-    additions of the digital stage (row blocks, and the offset encoding's input sums and corrections);
+    additions of the digital stage (row blocks, the offset encoding's input sums and corrections, and the
+    element-wise additions of skip connections it hosts); ``pool_ops``: comparisons and additions of the
+    pooling (and stand-alone ReLU) nodes it hosts;
     ``input_bits`` / ``output_bits``: bits through the layer's input and output registers; ``row_pulses``
     (rows,): read pulses each layer row received (vectors with a non-zero drive on it at a kept cycle).
     """
@@ -38,6 +41,7 @@ class LayerChunk:
     activity: tuple[TileActivity, ...]
     clipped: int
     digital_ops: int
+    pool_ops: int
     input_bits: int
     output_bits: int
     row_pulses: np.ndarray
@@ -45,12 +49,16 @@ class LayerChunk:
 
 def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.random.Generator,
               threads: int) -> tuple[LayerChunk, ...]:
-    """The chunk ``qx`` (inferences × network inputs, int64 in the input format) through every layer of the chip
-    whose layers are ``design.layers`` and whose prepared reads are ``readers`` (one per layer)."""
-    out = []
-    x = qx
+    """The chunk ``qx`` (inferences × network inputs, int64 in the input format) through the network graph of
+    the chip whose crossbar layers are ``design.layers`` and whose prepared reads are ``readers`` (one per
+    layer); digital nodes between them compute exactly (``QuantizedNetwork.evaluate``) and their operations
+    count towards the digital stage of the layer that hosts them (``ChipDesign.digital_ops``)."""
     d = design.card.dac.bits
-    for layer, reader in zip(design.layers, readers, strict=True):
+    hosted = design.digital_ops()
+    out: list[LayerChunk] = []
+
+    def crossbar(i: int, x: np.ndarray) -> np.ndarray:
+        layer, reader = design.layers[i], readers[i]
         ql = layer.qlayer
         inferences = x.shape[0]
         vectors = layer.to_vectors(x)
@@ -69,10 +77,13 @@ def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.
             outputs=y,
             activity=read.activity,
             clipped=int(sum(int(a.clipped.sum()) for a in read.activity)),
-            digital_ops=digital_ops,
+            digital_ops=digital_ops + inferences * hosted[i]["reduce"],
+            pool_ops=inferences * hosted[i]["pool"],
             input_bits=n * ql.rows * ql.in_format.bits,
             output_bits=n * ql.outputs * layer.output_bits,
             row_pulses=read.nonzero.sum(axis=0),
         ))
-        x = y
+        return y
+
+    design.qnet.evaluate(qx, crossbar)
     return tuple(out)

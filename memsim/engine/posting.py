@@ -104,9 +104,14 @@ def tile_events(prices: ActionPrices, chip: int, timing: TileTiming, activity: T
     return events
 
 
-def digital_rows(prices: ActionPrices, layer: int, ops: int, in_bits: int, out_bits: int) -> list[tuple]:
-    """The rows of one layer's digital stage for a chunk: its additions and its register traffic."""
+def digital_rows(prices: ActionPrices, layer: int, ops: int, in_bits: int, out_bits: int,
+                 pool_ops: int = 0) -> list[tuple]:
+    """The rows of one layer's digital stage for a chunk: its additions, its register traffic and, when it
+    hosts pooling, the pooling operations."""
     p = prices.zj
-    return [(layer, -1, "shift_add", "reduce", ops, ops * p["shift_add", "reduce"]),
+    rows = [(layer, -1, "shift_add", "reduce", ops, ops * p["shift_add", "reduce"]),
             (layer, -1, "register", "read", in_bits, in_bits * p["register", "read"]),
             (layer, -1, "register", "write", out_bits, out_bits * p["register", "write"])]
+    if pool_ops:
+        rows.append((layer, -1, "shift_add", "pool", pool_ops, pool_ops * p["shift_add", "pool"]))
+    return rows

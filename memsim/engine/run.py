@@ -220,7 +220,7 @@ class Engine:
                     sched_events.schedule(tile_events(self.prices, self.chip_index, tt, activity, res.vectors,
                                                       int(sched.starts[li][ti, 0]), now))
                 sched_events.schedule_rows(int(sched.reduce[li][0]), digital_rows(
-                    self.prices, layer.qlayer.index, res.digital_ops, res.input_bits, res.output_bits))
+                    self.prices, layer.qlayer.index, res.digital_ops, res.input_bits, res.output_bits, res.pool_ops))
             if self.on_outputs is not None:
                 self.on_outputs(start, inputs, [res.outputs for res in layers])
             if self.on_chunk is not None:

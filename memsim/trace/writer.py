@@ -20,7 +20,7 @@ from memsim import __version__
 from memsim.files import check_writable
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
-SCHEMA_VERSION = 3  # bump together with traces/README.md and the golden file traces/reference.h5
+SCHEMA_VERSION = 4  # bump together with traces/README.md and the golden file traces/reference.h5
 _BLOCK = 65536  # ledger rows buffered in memory before they are appended to the event table
 _CHUNK_ROWS = 4096  # rows per compressed HDF5 chunk: small runs do not compress a mostly empty 2.5 MB chunk
 _GZIP_LEVEL = 1  # fast deflate: the event table compresses well at any level, and writing keeps pace with the run

@@ -13,14 +13,28 @@ so the engine runs any layer kind unchanged:
 - ``to_vectors(x)``: (inferences, in_features) -> (inferences·V, rows), the crossbar input vectors;
 - ``from_vectors(y, inferences)``: (inferences·V, columns) -> (inferences, out_features).
 
-A dense layer (``memsim.workload.network.DenseLayer``) takes every default: its vectors are its inputs.
+A dense layer (``memsim.workload.network.DenseLayer``) takes every default: its vectors are its inputs,
+flattened. A network is a graph of ``Node``s (below): crossbar layers, and the digital operations between
+them (pooling, element-wise addition, flattening; ``memsim.workload.digital``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+
+def frozen_float_array(value: object, field: str) -> np.ndarray:
+    """A read-only float64 copy of ``value``, so a frozen node cannot be changed through its arrays."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: cannot convert {type(value).__name__} to a float64 array") from None
+    array.setflags(write=False)
+    return array
 
 
 class Layer(ABC):
@@ -57,9 +71,43 @@ class Layer(ABC):
         return self.vectors_per_inference * self.rows * self.columns
 
     def to_vectors(self, x: np.ndarray) -> np.ndarray:
-        """The crossbar input vectors of a batch: (inferences, in_features) -> (inferences·V, rows)."""
-        return x
+        """The crossbar input vectors of a batch: (inferences, *in_shape) -> (inferences·V, rows); by default
+        each inference's tensor, flattened in C order, is its one vector."""
+        return x.reshape(len(x), -1)
 
     def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
         """The layer's result per inference: (inferences·V, columns) -> (inferences, out_features)."""
         return y
+
+
+@dataclass(frozen=True, eq=False)
+class Node(ABC):
+    """A node of a network graph: one operation on the tensors of each inference.
+
+    ``inputs``: the producers of its operands, by node index (``-1``: the network's input; empty: the node
+    before it, or the network's input for the first node); ``in_shape``: the shape of one inference's first
+    operand, as ``memsim.workload.network.Network`` resolves it (None until then). Tensors are numpy arrays of
+    shape ``(inferences, *shape)``. Crossbar kinds (dense, convolution) also implement ``Layer``; the other
+    kinds run in the digital periphery (``memsim.workload.digital``). Equality is identity (nodes hold
+    arrays).
+    """
+
+    inputs: tuple[int, ...] = field(default=(), kw_only=True)
+    in_shape: tuple[int, ...] | None = field(default=None, kw_only=True)
+
+    kind: ClassVar[str] = ""
+    arity: ClassVar[int] = 1  # operands
+
+    @abstractmethod
+    def out_shape(self, in_shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        """The shape of one inference's result from the shapes of its operands; a one-line ``ValueError`` when
+        they do not fit this node."""
+
+    @abstractmethod
+    def forward_float(self, *xs: np.ndarray) -> np.ndarray:
+        """The float result for operands of shape ``(inferences, *in_shape)``."""
+
+    @property
+    def crossbar(self) -> bool:
+        """Whether the node runs on crossbars (it implements ``Layer``)."""
+        return isinstance(self, Layer)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from memsim.files import atomic_write
-from memsim.workload.layer import Layer
+from memsim.workload.layer import Layer, Node, frozen_float_array
 
 ACTIVATIONS = ("relu", "none")
 
@@ -36,18 +36,8 @@ _BIAS_KEY = re.compile(r"b(0|[1-9][0-9]*)")
 _RESERVED_KEYS = frozenset({"activations", "name"})
 
 
-def _frozen_float_array(value: object, field: str) -> np.ndarray:
-    """Return a read-only float64 copy of `value`, so a frozen layer cannot be changed through its arrays."""
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: cannot convert {type(value).__name__} to a float64 array") from None
-    array.setflags(write=False)
-    return array
-
-
 @dataclass(frozen=True, eq=False)
-class DenseLayer(Layer):
+class DenseLayer(Node, Layer):
     """One fully connected layer, `y = activation(x @ weight + bias)`.
 
     `weight` has shape (in_features, out_features), the orientation of a crossbar whose rows are driven
@@ -60,9 +50,11 @@ class DenseLayer(Layer):
     bias: np.ndarray
     activation: str
 
+    kind = "dense"
+
     def __post_init__(self) -> None:
-        weight = _frozen_float_array(self.weight, "DenseLayer.weight")
-        bias = _frozen_float_array(self.bias, "DenseLayer.bias")
+        weight = frozen_float_array(self.weight, "DenseLayer.weight")
+        bias = frozen_float_array(self.bias, "DenseLayer.bias")
         if weight.ndim != 2 or 0 in weight.shape:
             raise ValueError(
                 f"DenseLayer.weight: shape {weight.shape} is not allowed; expected 2-D (in_features, out_features), "
@@ -94,8 +86,24 @@ class DenseLayer(Layer):
     def columns(self) -> int:
         return int(self.weight.shape[1])
 
+    def out_shape(self, in_shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        (shape,) = in_shapes
+        if int(np.prod(shape)) != self.in_features:
+            raise ValueError(f"dense layer with weight {self.weight.shape} takes {self.in_features} inputs; its input "
+                             f"has shape {tuple(shape)}")
+        return (self.out_features,)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The crossbar weight matrix, (rows, columns) = ``weight``."""
+        return self.weight
+
     def forward_float(self, x: np.ndarray) -> np.ndarray:
-        """Floating-point output of this layer for inputs `x` of shape (..., in_features)."""
+        """Floating-point output of this layer for inputs ``x`` of shape (..., in_features); an input map of a
+        batch, (n, C, H, W), is flattened in C order first."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim > 2:
+            x = x.reshape(len(x), -1)
         y = x @ self.weight + self.bias
         if self.activation == "relu":
             y = np.maximum(y, 0.0)
@@ -104,14 +112,21 @@ class DenseLayer(Layer):
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A named chain of dense layers; layer i's outputs are layer i+1's inputs.
+    """A named graph of nodes (``memsim.workload.layer.Node``): crossbar layers (dense, convolution) and the
+    digital operations between them, in an order where every node comes after its operands.
 
-    Construction checks that the shapes chain, so every later stage (quantizer, mapper, engine) can rely
-    on it. Equality is identity, as for `DenseLayer`.
+    A node's ``inputs`` name its producers by index (``-1``: the network's input); without them a node takes
+    the node before it, so a plain tuple of layers is a chain. ``input_shape`` is one inference's input
+    tensor, e.g. ``(64,)`` or ``(1, 8, 8)``; it defaults to a first dense layer's ``(in_features,)``.
+    Construction resolves every node's operands and shapes (``Node.out_shape``) and checks that they fit, so
+    every later stage (quantizer, mapper, engine) can rely on them; the last node is the network's output.
+    Equality is identity, as for its nodes.
     """
 
     name: str
-    layers: tuple[DenseLayer, ...]
+    layers: tuple[Node, ...]
+    input_shape: tuple[int, ...] | None = None
+    shapes: tuple[tuple[int, ...], ...] = field(default=(), init=False)  # every node's output shape
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -120,53 +135,92 @@ class Network:
         if not layers:
             raise ValueError("Network.layers: empty; a network needs at least one DenseLayer")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, DenseLayer):
-                raise ValueError(f"Network.layers[{i}]: {type(layer).__name__} is not allowed; expected DenseLayer")
-        for i in range(len(layers) - 1):
-            if layers[i].out_features != layers[i + 1].in_features:
-                raise ValueError(
-                    f"Network.layers: layer {i + 1} (weight {layers[i + 1].weight.shape}) has "
-                    f"{layers[i + 1].in_features} "
-                    f"inputs but layer {i} (weight {layers[i].weight.shape}) outputs {layers[i].out_features}"
-                )
-        object.__setattr__(self, "layers", layers)
+            if not isinstance(layer, Node):
+                raise ValueError(f"Network.layers[{i}]: {type(layer).__name__} is not allowed; expected DenseLayer, "
+                                 "Conv2dLayer or a digital node (memsim.workload.digital)")
+        shape = self.input_shape
+        if shape is None:
+            if not isinstance(layers[0], DenseLayer):
+                raise ValueError(f"network {self.name!r}: input_shape is needed when the first node is "
+                                 f"{layers[0].kind}, not dense")
+            shape = (layers[0].in_features,)
+        shape = tuple(int(s) for s in shape)
+        if not shape or any(s < 1 for s in shape):
+            raise ValueError(f"network {self.name!r}: input_shape = {shape} is not allowed; expected sizes >= 1")
+        shapes: list[tuple[int, ...]] = []
+        resolved = []
+        for i, node in enumerate(layers):
+            inputs = tuple(node.inputs) or ((i - 1,) if i else (-1,))
+            if len(inputs) != node.arity or not all(isinstance(j, int) and -1 <= j < i for j in inputs):
+                raise ValueError(f"network {self.name!r}: node {i} ({node.kind}) has inputs {inputs}; expected "
+                                 f"{node.arity} index(es) of earlier nodes, or -1 for the network's input")
+            in_shapes = tuple(shape if j == -1 else shapes[j] for j in inputs)
+            if isinstance(node, DenseLayer) and int(np.prod(in_shapes[0])) != node.in_features:
+                j = inputs[0]
+                source = "the network input" if j == -1 else f"layer {j} ({_describe(resolved[j])})"
+                raise ValueError(f"Network.layers: layer {i} ({_describe(node)}) has {node.in_features} inputs but "
+                                 f"{source} outputs {int(np.prod(in_shapes[0]))}")
+            try:
+                out = tuple(int(s) for s in node.out_shape(in_shapes))
+            except ValueError as exc:
+                raise ValueError(f"network {self.name!r}: node {i}: {exc}") from None
+            resolved.append(replace(node, inputs=inputs, in_shape=tuple(in_shapes[0])))
+            shapes.append(out)
+        object.__setattr__(self, "layers", tuple(resolved))
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "shapes", tuple(shapes))
+
+    @property
+    def crossbar_layers(self) -> tuple[Layer, ...]:
+        """The nodes that run on crossbars, in order: what a quantization plan's layers refer to."""
+        return tuple(node for node in self.layers if node.crossbar)
 
     @property
     def in_features(self) -> int:
-        return self.layers[0].in_features
+        return int(np.prod(self.input_shape))
 
     @property
     def out_features(self) -> int:
-        return self.layers[-1].out_features
+        return int(np.prod(self.shapes[-1]))
 
     @property
     def macs_per_inference(self) -> int:
-        """Logical multiply-accumulates per inference, the sum of the layers' (biases excluded)."""
-        return sum(layer.macs_per_inference for layer in self.layers)
+        """Logical multiply-accumulates per inference, the sum of the crossbar layers' (biases excluded)."""
+        return sum(layer.macs_per_inference for layer in self.crossbar_layers)
 
-    def activations_float(self, x: np.ndarray) -> list[np.ndarray]:
-        """Inputs to every layer followed by the final output: `len(layers) + 1` float64 arrays.
-
-        `x` is one vector (in_features,) or a batch (n, in_features); every returned array keeps that
-        leading shape. Used to calibrate the fixed-point format of each layer's input and output.
-        """
+    def _batch(self, x: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``x`` as a batch (n, *input_shape) and whether it was one inference without the batch axis."""
         current = np.asarray(x, dtype=np.float64)
-        if current.ndim not in (1, 2) or current.shape[-1] != self.in_features:
-            raise ValueError(
-                f"network {self.name!r}: input shape {current.shape} is not allowed; expected ({self.in_features},) "
-                f"or (n, {self.in_features})"
-            )
+        single = current.shape == self.input_shape
+        if single:
+            current = current[None]
+        if current.shape[1:] != self.input_shape:
+            expected = f"{self.input_shape} or (n, {', '.join(map(str, self.input_shape))})"
+            raise ValueError(f"network {self.name!r}: input shape {current.shape if not single else x.shape} is not "
+                             f"allowed; expected {expected}")
         if not np.all(np.isfinite(current)):
             raise ValueError(f"network {self.name!r}: input contains non-finite values; all must be finite")
+        return current, single
+
+    def activations_float(self, x: np.ndarray) -> list[np.ndarray]:
+        """The network's input followed by every node's output: ``len(layers) + 1`` float64 arrays.
+
+        ``x`` is one inference (``input_shape``) or a batch ``(n, *input_shape)``; every returned array keeps
+        that leading shape. Used to calibrate the fixed-point format of every node's output.
+        """
+        current, single = self._batch(x)
         result = [current]
-        for layer in self.layers:
-            current = layer.forward_float(current)
-            result.append(current)
-        return result
+        for node in self.layers:
+            result.append(node.forward_float(*(result[j + 1] for j in node.inputs)))
+        return [a[0] for a in result] if single else result
 
     def forward_float(self, x: np.ndarray) -> np.ndarray:
-        """Floating-point logits (float64) for one vector (in_features,) or a batch (n, in_features)."""
+        """Floating-point outputs (float64) of the last node for one inference or a batch."""
         return self.activations_float(x)[-1]
+
+
+def _describe(node: Node) -> str:
+    return f"weight {node.weight.shape}" if hasattr(node, "weight") else node.kind
 
 
 def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:

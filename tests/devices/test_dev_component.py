@@ -14,8 +14,8 @@ from memsim.devices.vocabulary import ACTION_SPECS, ACTIONS, ACTIONS_OF, COMPONE
 
 def test_the_vocabulary_is_the_declared_actions_in_ledger_order():
     assert COMPONENTS == ("dac", "crossbar", "sample_hold", "adc", "shift_add", "register")
-    # Trace files store these codes: the order is the one schema 3 was written with.
-    assert ACTIONS == ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "write", "feed",
+    # Trace files store these codes with their names (schema 4 added pool).
+    assert ACTIONS == ("drive", "read", "sample", "convert", "clip", "shift_add", "reduce", "pool", "write", "feed",
                        "accumulate", "static")
     assert ACTIONS_OF["register"] == ("read", "write", "feed", "accumulate", "static")
     assert ACTIONS_OF["adc"] == ("convert", "clip", "static")
