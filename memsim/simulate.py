@@ -160,12 +160,26 @@ def load_workload(config: SimConfig) -> Workload:
             f"workload.data = {config.data!r} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) "
             "nor an .npz path"
         )
-    if data.x.shape[1] != network.in_features:
-        raise ValueError(
-            f"data {data.name!r} has {data.x.shape[1]} features but network {network.name!r} takes "
-            f"{network.in_features} inputs"
-        )
+    data, calibration = (fit_to_network(d, network) for d in (data, calibration))
     return Workload(network, data, calibration)
+
+
+def fit_to_network(data: Dataset, network: Network) -> Dataset:
+    """``data`` with each input shaped as ``network.input_shape``: as it is, or a flat (or otherwise shaped) input
+    of the same size reshaped in C order (the built-in digits are 64 pixels; an image network takes them as
+    (1, 8, 8)). One-line errors when the sizes differ or a label is not one of the network's outputs."""
+    shape = data.x.shape[1:]
+    if shape != network.input_shape:
+        if int(np.prod(shape)) != network.in_features:
+            raise ValueError(
+                f"data {data.name!r} has inputs of shape {shape} ({int(np.prod(shape))} features) but network "
+                f"{network.name!r} takes {network.input_shape} ({network.in_features} inputs)"
+            )
+        data = Dataset(data.name, data.x.reshape(len(data.x), *network.input_shape), data.y)
+    if len(data.y) and int(data.y.max()) >= network.out_features:
+        raise ValueError(f"data {data.name!r} has label {int(data.y.max())}; network {network.name!r} has "
+                         f"{network.out_features} outputs, so labels must be 0..{network.out_features - 1}")
+    return data
 
 
 def hardware_slices(config: SimConfig, card: DeviceCard) -> int:
@@ -187,7 +201,7 @@ def prepare(
     """
     card = load_card(config.card, overrides=config.card_overrides) if card is None else card
     workload = load_workload(config) if workload is None else workload
-    n_layers = len(workload.network.layers)
+    n_layers = len(workload.network.crossbar_layers)
     if plan is None and not config.plan:
         # The conventional plan on the configured layout; it fits or fails naming the config fields.
         plan = Plan.conventional(n_layers, config.weight_bits)
@@ -221,7 +235,7 @@ class _LazyInputs:
     def __init__(self, qnet, x: np.ndarray) -> None:
         self.qnet = qnet
         self.x = x
-        self.shape = (x.shape[0], x.shape[1])
+        self.shape = x.shape
 
     def __getitem__(self, index: slice) -> np.ndarray:
         return self.qnet.quantize_input(self.x[index])

@@ -130,8 +130,8 @@ def _quantization_power(network, design, inputs: list[np.ndarray]) -> list[float
     """Mean square of the weight quantization (and saturation) error per layer, in accumulator LSB²:
     ``qx @ (qw − w·2**fw)`` on the layer's integer calibration inputs."""
     out = []
-    for layer, dense, qx in zip(design.layers, network.layers, inputs, strict=True):
-        exact = dense.weight * 2.0 ** layer.qlayer.w_format.frac_bits
+    for layer, node, qx in zip(design.layers, network.crossbar_layers, inputs, strict=True):
+        exact = node.matrix * 2.0 ** layer.qlayer.w_format.frac_bits
         out.append(float(np.mean((qx.astype(np.float64) @ (layer.qlayer.qw - exact)) ** 2)))
     return out
 
@@ -140,7 +140,7 @@ def _best_shifts(config: SimConfig, workload: Workload, bits: int) -> Plan:
     """Per layer, the shift ``h`` in ``0 .. weight_bits − bits + 1`` (from range-preserving to about the
     conventional resolution) whose predicted error (quantization + variation, relative to output power) is
     least."""
-    n_layers = len(workload.network.layers)
+    n_layers = len(workload.network.crossbar_layers)
     best = [0] * n_layers
     best_err = [np.inf] * n_layers
     for h in range(0, config.weight_bits - bits + 2):
@@ -212,7 +212,7 @@ def plan_network(
     say = log or (lambda _msg: None)
     card = load_card(config.card, overrides=config.card_overrides)
     calibration, _ = split_for_planning(load_workload(config))
-    n_layers = len(calibration.network.layers)
+    n_layers = len(calibration.network.crossbar_layers)
     seed = config.seed + PLANNING_SEED_OFFSET
     conventional = Plan.conventional(n_layers, config.weight_bits)
     ideal = _ideal_accuracy(config, conventional, calibration)
@@ -272,7 +272,7 @@ def plan_network(
 def evaluate(config: SimConfig, plan: Plan, chips: int) -> tuple[PlanScore, PlanScore]:
     """(conventional, planned) on the evaluation data with the config's seed (never the planning chips)."""
     _, test = split_for_planning(load_workload(config))
-    conventional = Plan.conventional(len(test.network.layers), config.weight_bits)
+    conventional = Plan.conventional(len(test.network.crossbar_layers), config.weight_bits)
     return (score(config, conventional, test, chips, config.seed), score(config, plan, test, chips, config.seed))
 
 
@@ -303,7 +303,7 @@ def compare_row(config: SimConfig, result: PlanningResult, chips: int, budget: f
     """
     conventional, planned = evaluate(config, result.plan, chips)
     _, test = split_for_planning(load_workload(config))
-    ideal_test = _ideal_accuracy(config, Plan.conventional(len(test.network.layers), config.weight_bits), test)
+    ideal_test = _ideal_accuracy(config, Plan.conventional(len(test.network.crossbar_layers), config.weight_bits), test)
     ratio = planned.cope_gop_per_j / conventional.cope_gop_per_j if conventional.cope_gop_per_j > 0 else float("inf")
     return {
         "conventional": conventional.to_dict(),

@@ -50,8 +50,9 @@ class Dataset:
             raise ValueError(f"{where}: x has dtype {x_in.dtype}; expected real numbers")
         if y_in.dtype.kind not in "iu":
             raise ValueError(f"{where}: y has dtype {y_in.dtype}; expected integer class labels")
-        if x_in.ndim != 2 or 0 in x_in.shape:
-            raise ValueError(f"{where}: x has shape {x_in.shape}; expected 2-D (n_samples, n_features), both >= 1")
+        if x_in.ndim < 2 or 0 in x_in.shape:
+            raise ValueError(f"{where}: x has shape {x_in.shape}; expected (n_samples, n_features) or (n_samples, "
+                             "C, H, W), all >= 1")
         if y_in.ndim != 1:
             raise ValueError(f"{where}: y has shape {y_in.shape}; expected 1-D (n_samples,)")
         if len(y_in) != len(x_in):
@@ -79,7 +80,8 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        return int(self.x.shape[1])
+        """Numbers per input (the product of its shape)."""
+        return int(np.prod(self.x.shape[1:]))
 
 
 def digits_split_indices(seed: int = DIGITS_SPLIT_SEED) -> dict[str, np.ndarray]:
