@@ -111,10 +111,9 @@ class TileTiming:
     """The per-vector schedule of one tile, relative to the vector's start on that tile (fs).
 
     ``steps`` (K, 2): (row group, cycle) of each step; ``start_fs`` (K,): ``R_k``; ``lane_fs`` (K,): ``b_k``;
-    ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step — all of
-    one input vector. An inference gives the tile ``vectors`` input vectors (its layer's
-    ``vectors_per_inference``), taken back to back: per inference the tile is busy ``vectors`` periods of one
-    vector, and its result is complete ``(vectors − 1)·P + L`` after the inference's start.
+    ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step;
+    ``period_fs`` and ``latency_fs``: ``P`` and ``L`` of one input vector. An inference gives the tile
+    ``vectors`` input vectors (its layer's ``vectors_per_inference``); ``busy_fs`` is per inference.
     """
 
     layer: int
@@ -174,8 +173,8 @@ def tile_timing(
     times: ActionTimes, layer: int, tile: int, row_groups, outputs: int, keep_kinds: np.ndarray,
     columns_per_adc: int, n_adcs: int, vectors: int = 1,
 ) -> TileTiming:
-    """The schedule of one tile (module docstring): steps, their starts, period and latency per inference of
-    ``vectors`` input vectors."""
+    """The schedule of one tile (module docstring): steps, their starts, and the period and latency of one input
+    vector; an inference gives the tile ``vectors`` of them."""
     load = adc_load(keep_kinds, outputs, columns_per_adc)
     kept_columns = keep_kinds.sum(axis=1) * outputs
     active = np.flatnonzero(keep_kinds.any(axis=1))
@@ -185,8 +184,6 @@ def tile_timing(
     start = np.concatenate([[0], np.cumsum(cycle)[:-1]]).astype(np.int64) if len(steps) else np.zeros(0, np.int64)
     period = int(cycle.sum())
     latency = int(start[-1] + times.analog + lane[-1] + times.tail) if len(steps) else 0
-    latency += (vectors - 1) * period
-    period *= vectors
     rows = np.array([row_groups[g][1] - row_groups[g][0] for g in steps[:, 0]], dtype=np.int64)
     return TileTiming(layer, tile, times, steps, start, lane, kept_columns[steps[:, 1]].astype(np.int64), rows,
                       n_adcs, period, latency, vectors)
@@ -194,11 +191,18 @@ def tile_timing(
 
 @dataclass(frozen=True)
 class LayerTiming:
-    """A layer's tiles and its digital stage: ``stages`` shift-and-add passes (row blocks, plus one for the
-    offset encoding's input-sum correction) and a register read and write per input vector, ``vectors`` of
-    them per inference, plus the ``hosted_ops`` operations per inference of the digital nodes (pooling,
-    skip additions) that follow the layer, one adder operation each:
-    ``ρ = vectors·(stages·t_sa + 2·t_reg) + hosted_ops·t_sa``."""
+    """A layer's tiles, its digital stage and where its inputs come from.
+
+    The digital stage runs ``stages`` shift-and-add passes (row blocks, plus one for the offset encoding's
+    input-sum correction) and a register read and write per input vector, plus the ``hosted_ops`` operations
+    per inference of the digital nodes that follow the layer (pooling, skip additions), one adder operation
+    each, spread over the inference's ``vectors``: ``ρ = stages·t_sa + 2·t_reg + ⌈hosted_ops / V⌉·t_sa`` per
+    vector. ``source``: the crossbar layer whose output this layer reads (None: the network's input), and
+    ``deps`` (V,): for each of this layer's vectors, the last of the source's vectors of the same inference
+    whose result it needs (a convolution's window, through any pooling between; the whole map for a dense
+    layer). ``buffer_bits``: the line buffer the layer's input needs, the most input values between the first
+    and the last one any of its windows needs (raster order) × channels × bits.
+    """
 
     index: int
     tiles: tuple[TileTiming, ...]
@@ -206,12 +210,15 @@ class LayerTiming:
     stages: int
     vectors: int = 1
     hosted_ops: int = 0
+    source: int | None = None
+    deps: np.ndarray | None = None
+    buffer_bits: int = 0
 
     @property
     def reduce_fs(self) -> int:
-        """``ρ``: the digital stage's time per inference, ``vectors·(stages·t_sa + 2·t_reg) + hosted_ops·t_sa``."""
-        return self.vectors * (self.stages * self.times.shift_add + 2 * self.times.register) \
-            + self.hosted_ops * self.times.shift_add
+        """``ρ``: the digital stage's time per input vector."""
+        hosted = -(-self.hosted_ops // self.vectors)
+        return (self.stages + hosted) * self.times.shift_add + 2 * self.times.register
 
     def busy_fs(self) -> dict[str, int]:
         """Busy time per inference of the digital stage: its reduction unit and its register."""
@@ -219,14 +226,89 @@ class LayerTiming:
                 "register": self.vectors * 2 * self.times.register}
 
     @property
-    def latency_fs(self) -> int:
-        """Stage latency: the slowest tile's latency plus the digital stage."""
-        return max((t.latency_fs for t in self.tiles), default=0) + self.reduce_fs
+    def vector_period_fs(self) -> int:
+        """Time between input vectors when nothing else holds the layer back: its slowest unit."""
+        return max(max((t.period_fs for t in self.tiles), default=0), self.reduce_fs)
 
     @property
     def period_fs(self) -> int:
-        """Time between vectors when nothing else holds the layer back: its slowest unit."""
-        return max(max((t.period_fs for t in self.tiles), default=0), self.reduce_fs)
+        """Time between inferences when nothing else holds the layer back: ``V`` vector periods."""
+        return self.vectors * self.vector_period_fs
+
+    @property
+    def latency_fs(self) -> int:
+        """Stage latency of one inference alone: its ``V − 1`` vector periods, the slowest tile's latency and
+        the digital stage of its last vector."""
+        slowest = max((t.latency_fs for t in self.tiles), default=0)
+        return (self.vectors - 1) * self.vector_period_fs + slowest + self.reduce_fs
+
+
+def _raster(region, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Raster indices (first, last) of the pixels of ``region``'s corners in a (C, H, W) map; a vector (one
+    pixel) or the whole map (``region`` None) spans every pixel."""
+    if region is None or len(shape) != 3:
+        pixels = shape[1] * shape[2] if len(shape) == 3 else 1
+        return np.zeros(1, np.int64), np.full(1, pixels - 1, np.int64)
+    r_lo, r_hi, c_lo, c_hi = region
+    return r_lo * shape[2] + c_lo, r_hi * shape[2] + c_hi
+
+
+def _window(region, node, in_shape):
+    """The input rows and columns a window node (convolution or pooling) reads for the output ``region``."""
+    (kh, kw), (sh, sw), (ph, pw) = node.kernel, node.stride, node.padding
+    r_lo, r_hi, c_lo, c_hi = region
+    h, w = in_shape[1], in_shape[2]
+    return (np.clip(sh * r_lo - ph, 0, h - 1), np.clip(sh * r_hi - ph + kh - 1, 0, h - 1),
+            np.clip(sw * c_lo - pw, 0, w - 1), np.clip(sw * c_hi - pw + kw - 1, 0, w - 1))
+
+
+def _dependencies(design) -> list[tuple[int | None, np.ndarray, int]]:
+    """Per crossbar layer: (source layer, ``deps`` (V,), ``buffer_bits``) — see ``LayerTiming``. Regions are
+    traced back through the digital nodes to the crossbar layer (or the network input) that produced them; an
+    addition follows the operand produced latest (the other is older in every block memsim maps: a skip)."""
+    steps = design.qnet.steps
+    if any(step.node is None for step in steps):  # a chain of integer layers without float geometry: dense
+        return [(i - 1 if i else None, np.zeros(1, np.int64), layer.qlayer.rows * layer.qlayer.in_format.bits)
+                for i, layer in enumerate(design.layers)]
+    shapes = [step.node.out_map if step.node.kind == "conv2d" else step.node.out_shape(
+        (step.node.in_shape,) * step.node.arity) for step in steps]
+    input_shape = next(tuple(s.node.in_shape) for s in steps if s.inputs[0] == -1)
+
+    def host(j: int) -> int:
+        while j >= 0 and steps[j].layer is None:
+            j = max(steps[j].inputs, key=host)
+        return -1 if j < 0 else steps[j].layer
+
+    out = []
+    for step in steps:
+        if step.layer is None:
+            continue
+        node = step.node
+        j = step.inputs[0]
+        in_shape = tuple(node.in_shape)
+        if node.kind == "conv2d" and len(in_shape) == 3:
+            _, h_out, w_out = node.out_map
+            rows, cols = np.divmod(np.arange(h_out * w_out, dtype=np.int64), w_out)
+            region = _window((rows, rows, cols, cols), node, in_shape)
+        else:
+            region = None
+        first, last = _raster(region, in_shape)
+        fmt = step.in_formats[0]
+        channels = in_shape[0] if len(in_shape) == 3 else int(np.prod(in_shape))
+        buffer_bits = int((last - first + 1).max()) * channels * fmt.bits
+        while j >= 0 and steps[j].layer is None:  # back through the digital nodes to the producer
+            digital = steps[j].node
+            if digital.kind in ("maxpool2d", "avgpool2d") and region is not None:
+                region = _window(region, digital, tuple(digital.in_shape))
+            elif digital.kind not in ("relu", "add"):
+                region = None  # flatten, global pooling: the whole map
+            j = max(steps[j].inputs, key=host) if digital.kind == "add" else steps[j].inputs[0]
+        source_shape = input_shape if j < 0 else shapes[j]
+        _, deps = _raster(region, tuple(source_shape))
+        vectors = node.vectors_per_inference
+        out.append((None if j < 0 else steps[j].layer, np.broadcast_to(deps, (vectors,)).astype(np.int64),
+                    buffer_bits))
+    return out
 
 
 def layer_timings(design) -> tuple[LayerTiming, ...]:
@@ -235,7 +317,8 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
     times = ActionTimes.from_card(card)
     xbar = card.crossbar
     out = []
-    for layer, hosted in zip(design.layers, design.digital_ops(), strict=True):
+    for layer, hosted, (source, deps, buffer_bits) in zip(design.layers, design.digital_ops(),
+                                                          _dependencies(design), strict=True):
         keep = layer.keep_kinds
         vectors = layer.vectors_per_inference
         tiles = tuple(
@@ -244,7 +327,8 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
             for spec in layer.mapping.tiles
         )
         stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)
-        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages, vectors, sum(hosted.values())))
+        out.append(LayerTiming(layer.qlayer.index, tiles, times, stages, vectors, sum(hosted.values()), source,
+                               deps, buffer_bits))
     return tuple(out)
 
 
@@ -262,25 +346,30 @@ def _recur(lower: np.ndarray, step: np.ndarray, prev: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ChunkSchedule:
-    """Times (fs) of the vectors ``first .. first + n - 1``: per layer ``starts`` (tiles, n), ``reduce`` and
-    ``written`` (n,); ``entry`` (first action on the vector) and ``exit`` (last layer's result written)."""
+    """Times (fs) of the inferences ``first .. first + n - 1``: per layer, over its ``n·V`` input vectors
+    (inference-major), ``starts`` (tiles, n·V), ``reduce`` and ``written`` (n·V,); per inference ``entry``
+    (its first action) and ``exit`` (its last layer's result written)."""
 
     first: int
+    vectors: tuple[int, ...]
     starts: tuple[np.ndarray, ...]
     reduce: tuple[np.ndarray, ...]
     written: tuple[np.ndarray, ...]
 
     @property
     def entry(self) -> np.ndarray:
-        return self.starts[0].min(axis=0) if len(self.starts[0]) else self.reduce[0]
+        v = self.vectors[0]
+        return self.starts[0][:, ::v].min(axis=0) if len(self.starts[0]) else self.reduce[0][::v]
 
     @property
     def exit(self) -> np.ndarray:
-        return self.written[-1]
+        v = self.vectors[-1]
+        return self.written[-1][v - 1 :: v]
 
 
 class Pipeline:
-    """The schedule of one chip run, advanced chunk by chunk; the state between chunks is exact."""
+    """The schedule of one chip run, advanced chunk by chunk of inferences; the state between chunks is exact
+    (a convolution's vectors depend only on vectors of the same inference)."""
 
     def __init__(self, layers: tuple[LayerTiming, ...], buffer_vectors: int) -> None:
         if not isinstance(buffer_vectors, int) or buffer_vectors < 1:
@@ -292,10 +381,10 @@ class Pipeline:
         self._latency = [np.array([t.latency_fs for t in l.tiles], dtype=np.int64) for l in layers]
         self._last_start = [np.full(len(l.tiles), NEG, dtype=np.int64) for l in layers]
         self._last_reduce = [NEG] * len(layers)
-        self._released = [np.zeros(0, dtype=np.int64) for _ in layers]  # F of the last B vectors, per layer
+        self._released = [np.zeros(0, dtype=np.int64) for _ in layers]  # F of the last B inferences, per layer
 
     def _slot_bound(self, nxt: int, n: int, released_now: np.ndarray) -> np.ndarray:
-        """``F_(i-B)`` of layer ``nxt`` for the chunk's vectors (NEG where no such vector exists)."""
+        """``F_(i-B)`` of layer ``nxt`` for the chunk's inferences (NEG where no such inference exists)."""
         hist = np.concatenate([self._released[nxt], released_now])
         idx = np.arange(n) - self.buffer + len(self._released[nxt])
         out = np.full(n, NEG, dtype=np.int64)
@@ -303,16 +392,26 @@ class Pipeline:
         out[ok] = hist[idx[ok]]
         return out
 
+    def _ready(self, layer: LayerTiming, written: list[np.ndarray], n: int) -> np.ndarray:
+        """``X`` of every vector of the chunk: when the source's results it needs are written (0: inputs)."""
+        if layer.source is None:
+            return np.zeros(n * layer.vectors, dtype=np.int64)
+        src_v = self.layers[layer.source].vectors
+        idx = (np.arange(n, dtype=np.int64)[:, None] * src_v + layer.deps[None, :]).reshape(-1)
+        return written[layer.source][idx]
+
     def _solve(self, n: int, max_sweeps: int):
-        """Times of the next ``n`` vectors from the carried state, or None if the sweeps did not settle."""
+        """Times of the next ``n`` inferences from the carried state, or None if the sweeps did not settle."""
         n_layers = len(self.layers)
         released = [np.full(n, NEG, dtype=np.int64) for _ in range(n_layers)]
         for _ in range(max_sweeps):
             starts, reduce, written, new_released = [], [], [], []
-            x = np.zeros(n, dtype=np.int64)
             for li, layer in enumerate(self.layers):
-                lower = x if li + 1 == n_layers else np.maximum(x, self._slot_bound(li + 1, n, released[li + 1]))
-                s = _recur(np.broadcast_to(lower, (len(layer.tiles), n)).copy(), self._period[li],
+                v = layer.vectors
+                lower = self._ready(layer, written, n)
+                if li + 1 < n_layers:
+                    lower = np.maximum(lower, np.repeat(self._slot_bound(li + 1, n, released[li + 1]), v))
+                s = _recur(np.broadcast_to(lower, (len(layer.tiles), n * v)).copy(), self._period[li],
                            self._last_start[li])
                 ready = (s + self._latency[li][:, None]).max(axis=0)
                 rho = np.array([layer.reduce_fs], dtype=np.int64)
@@ -320,10 +419,9 @@ class Pipeline:
                 starts.append(s)
                 reduce.append(d)
                 written.append(d + layer.reduce_fs)
-                new_released.append(s.max(axis=0))
-                x = written[-1]
-            # Settled when the slots it assumed are the ones it computed (always, if no vector of this chunk
-            # waits on another vector of this chunk: n <= B or a single layer).
+                new_released.append(s[:, v - 1 :: v].max(axis=0))
+            # Settled when the slots it assumed are the ones it computed (always, if no inference of this chunk
+            # waits on another inference of this chunk: n <= B or a single layer).
             if n <= self.buffer or n_layers == 1 or all(
                 np.array_equal(a, b) for a, b in zip(released[1:], new_released[1:], strict=True)
             ):
@@ -337,16 +435,17 @@ class Pipeline:
             self._last_start[li] = starts[li][:, -1].copy()
             self._last_reduce[li] = int(reduce[li][-1])
             self._released[li] = np.concatenate([self._released[li], released[li]])[-self.buffer:]
-        schedule = ChunkSchedule(self.done, tuple(starts), tuple(reduce), tuple(written))
+        vectors = tuple(layer.vectors for layer in self.layers)
+        schedule = ChunkSchedule(self.done, vectors, tuple(starts), tuple(reduce), tuple(written))
         self.done += n
         return schedule
 
     def advance(self, n: int) -> ChunkSchedule:
-        """The times of the next ``n`` vectors; updates the carried state.
+        """The times of the next ``n`` inferences; updates the carried state.
 
         The whole chunk is swept at most ``MAX_SWEEPS`` times; if stalls chain further than that, the chunk
-        is solved in blocks of ``B`` vectors, each exact in one sweep (no vector of a block waits on another
-        vector of the same block), so the cost stays linear in ``n``. Both give the same integers.
+        is solved in blocks of ``B`` inferences, each exact in one sweep (no inference of a block waits on
+        another of the same block), so the cost stays linear in ``n``. Both give the same integers.
         """
         solved = self._solve(n, MAX_SWEEPS)
         if solved is not None:
@@ -356,5 +455,5 @@ class Pipeline:
             size = min(self.buffer, n - lo)
             parts.append(self._commit(size, self._solve(size, 1)))
         cat = lambda xs, axis: tuple(np.concatenate(p, axis=axis) for p in zip(*xs, strict=True))  # noqa: E731
-        return ChunkSchedule(first, cat([p.starts for p in parts], 1), cat([p.reduce for p in parts], 0),
-                             cat([p.written for p in parts], 0))
+        return ChunkSchedule(first, parts[0].vectors, cat([p.starts for p in parts], 1),
+                             cat([p.reduce for p in parts], 0), cat([p.written for p in parts], 0))

@@ -16,7 +16,8 @@ _CONVERT, _SHIFT_ADD, _REDUCE = ("adc", "convert"), ("shift_add", "shift_add"), 
 
 @dataclass(frozen=True)
 class Timeline:
-    """Busy intervals ``[start_fs, stop_fs)`` of every unit for the vectors ``0 .. vectors - 1`` (a window).
+    """Busy intervals ``[start_fs, stop_fs)`` of every unit for each layer's input vectors ``0 .. window - 1``
+    (``vectors``: the window in inferences of a dense network).
 
     Per interval: ``layer``, ``tile`` (-1: the layer's digital stage), ``component`` and ``action`` (codes into
     ``memsim.ledger.COMPONENTS`` and ``ACTIONS``), ``vector``. The ADC interval is the busiest ADC lane of the
@@ -37,9 +38,9 @@ class Timeline:
 
 def build_timeline(layers: tuple[LayerTiming, ...], schedules: list[ChunkSchedule], window: int,
                    total: int) -> Timeline | None:
-    """The busy intervals of the first ``window`` of ``total`` vectors from the chunk schedules that hold them
-    (None for an empty window)."""
-    window = min(window, total)
+    """The busy intervals of each layer's first ``window`` input vectors (for a dense network, the first
+    ``window`` of ``total`` inferences) from the chunk schedules that hold them (None for an empty window)."""
+    window = min(window, total * max((layer.vectors for layer in layers), default=1))
     if window <= 0:
         return None
     cols: dict[str, list] = {k: [] for k in ("layer", "tile", "component", "action", "vector", "start", "stop")}
@@ -55,9 +56,10 @@ def build_timeline(layers: tuple[LayerTiming, ...], schedules: list[ChunkSchedul
         cols["stop"].append(np.asarray(stop, np.int64))
 
     for sched in schedules:
-        for j in range(min(len(sched.exit), window - sched.first)):
-            vec = sched.first + j
-            for li, layer in enumerate(layers):
+        for li, layer in enumerate(layers):
+            base = sched.first * layer.vectors
+            for j in range(min(len(sched.reduce[li]), window - base)):
+                vec = base + j
                 for ti, tt in enumerate(layer.tiles):
                     r = int(sched.starts[li][ti, j]) + tt.start_fs
                     t = tt.times
@@ -69,8 +71,6 @@ def build_timeline(layers: tuple[LayerTiming, ...], schedules: list[ChunkSchedul
                     add(li, tt.tile, _SHIFT_ADD, vec, c0 + t.conv, c0 + tt.lane_fs + t.tail)
                 d = int(sched.reduce[li][j])
                 add(li, -1, _REDUCE, vec, [d], [d + layer.reduce_fs])
-        if sched.first + len(sched.exit) >= window:
-            break
     cat = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in cols.items()}
-    return Timeline(window, total, cat["layer"], cat["tile"], cat["component"], cat["action"], cat["vector"],
-                    cat["start"], cat["stop"])
+    return Timeline(min(window, total), total, cat["layer"], cat["tile"], cat["component"], cat["action"],
+                    cat["vector"], cat["start"], cat["stop"])

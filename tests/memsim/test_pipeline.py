@@ -194,8 +194,9 @@ def test_vectorised_schedule_equals_the_per_vector_loop_for_any_chunking(seed, s
     n = 40
     layers = tuple(
         SimpleNamespace(tiles=[SimpleNamespace(period_fs=int(p), latency_fs=int(lt))
-                               for p, lt in zip(ps, ls, strict=True)], reduce_fs=r)
-        for ps, ls, r in zip(periods, latencies, reduces, strict=True)
+                               for p, lt in zip(ps, ls, strict=True)], reduce_fs=r, vectors=1,
+                        source=li - 1 if li else None, deps=np.zeros(1, np.int64))
+        for li, (ps, ls, r) in enumerate(zip(periods, latencies, reduces, strict=True))
     )
     entry, exit_ = reference_schedule(periods, latencies, reduces, buffer, n)
     for sizes in ([n], [1] * n, list(rng.integers(1, 9, 40))):
@@ -274,3 +275,50 @@ def test_timeline_records_busy_intervals_of_the_window(card_factory):
     steps = sum(len(t.steps) for l in res.layers for t in l.tiles)
     assert len(tl.start_fs) == 5 * (5 * steps + len(res.layers))
     assert tl.stop_fs.max() <= res.makespan_fs
+
+
+def _two_conv_design(card_factory, size=5):
+    """Input (1, size, size) -> conv 3×3 pad 1, 3 channels (ReLU) -> conv 3×3 pad 1, 2 channels (last): one tile
+    each, every column on one ADC, so layer 2's vector period is below layer 1's."""
+    from memsim.workload.conv import Conv2dLayer
+    from memsim.workload.network import Network
+    from memsim.workload.quantize import quantize_network
+
+    rng = np.random.default_rng(0)
+    network = Network("two-conv", (
+        Conv2dLayer(rng.normal(size=(3, 1, 3, 3)), rng.normal(size=3), "relu", padding=1),
+        Conv2dLayer(rng.normal(size=(2, 3, 3, 3)), rng.normal(size=2), "none", padding=1),
+    ), input_shape=(1, size, size))
+    qnet = quantize_network(network, rng.random((8, 1, size, size)), 4, (4, 4), 4)
+    card = card_factory(rows=32, cols=40, columns_per_adc=40, cell_bits=2, adc_bits=6)
+    return design_chip(card, qnet, "offset"), qnet
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7])
+def test_two_conv_layers_pipeline_by_pixel_in_closed_form(card_factory, batch):
+    """Layer 2 starts output pixel (r, c) once layer 1 has written pixel (min(r + 1, H − 1), min(c + 1, W − 1)) of
+    its map (its 3×3 window, clipped at the border). With P₂ ≤ P₁ and ρ ≤ P layer 2 keeps pace until its last
+    W + 2 pixels, which all wait for layer 1's last pixel and then follow each other every P₂: the first image
+    takes (V − 1)·P₁ + L₁ + ρ₁ + (W + 1)·P₂ + L₂ + ρ₂; with a large buffer images follow every V·P₁ (layer 1 is
+    the bottleneck); with a one-image buffer layer 1 waits until layer 2 has started the last pixel of the
+    previous image: (V − 1)·P₁ + L₁ + ρ₁ + (W + 1)·P₂ between image starts. Chunking changes nothing."""
+    design, qnet = _two_conv_design(card_factory)
+    (t1, t2) = design.timing
+    assert len(t1.tiles) == len(t2.tiles) == 1 and t1.vectors == t2.vectors == 25
+    p1, l1, r1 = t1.tiles[0].period_fs, t1.tiles[0].latency_fs, t1.reduce_fs
+    p2, l2, r2 = t2.tiles[0].period_fs, t2.tiles[0].latency_fs, t2.reduce_fs
+    assert p2 < p1 and r1 <= p1 and r2 <= p2 and l1 >= p1
+    v = 25
+    qx = qnet.quantize_input(np.random.default_rng(1).random((6, 1, 5, 5)))
+    runs = {}
+    for buffer in (1, 50):
+        chip = program_chip(design, np.random.default_rng(0))
+        res = Engine(chip, Ledger(), 0, np.random.default_rng(1), EngineOptions(buffer_vectors=buffer)).run(qx, batch)
+        runs[buffer] = res
+        assert int(res.latency_fs[0]) == (v - 1) * p1 + l1 + r1 + 6 * p2 + l2 + r2
+    np.testing.assert_array_equal(np.diff(runs[50].exit_fs), v * p1)
+    np.testing.assert_array_equal(np.diff(runs[1].entry_fs), (v - 1) * p1 + l1 + r1 + 6 * p2)
+    assert runs[1].makespan_fs > runs[50].makespan_fs
+    assert t2.deps[0] == 1 * 5 + 1 and t2.deps[-1] == t2.deps[-2] == v - 1
+    # Layer 2's line buffer: from pixel (r-1, c-1) to (r+1, c+1) of layer 1's map, 3 channels of 4 bits.
+    assert t2.buffer_bits == (2 * 5 + 3) * 3 * 4
