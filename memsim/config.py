@@ -11,6 +11,9 @@ The TOML layout (every key optional; defaults below)::
     threads = 0         # worker threads of the datapath; 0: one per core this process may use, as many as
                         # half the memory budget allows (results do not depend on it: a performance choice)
     trace = "memsim-trace.h5"   # HDF5 trace path; "" writes no trace
+    outputs = "none"    # per-input outputs kept for the trace: "none" (the trace still holds each chip's
+                        # confusion matrix), "predictions" (/outputs: label and prediction of every input on
+                        # every chip) or "logits" (also the last layer's integer outputs, in the library too)
 
     [devices]
     card = "isaac-2016"             # a card name (``memsim devices``) or a path to a card .toml
@@ -51,12 +54,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from memsim.devices.validate import check_float, check_int
+from memsim.devices.validate import check_choice, check_float, check_int
 from memsim.devices.variation import Proportional
 from memsim.encoding import EncodingName, encoding_named
 from memsim.files import read_toml
 
 SCHEMA_VERSION = 1
+# What ``outputs`` may ask for, from the least to the most recorded.
+OUTPUTS = ("none", "predictions", "logits")
 
 # TOML section of every SimConfig field (None: top level).
 _SECTIONS = {
@@ -66,6 +71,7 @@ _SECTIONS = {
     "memory_budget_mb": None,
     "threads": None,
     "trace": None,
+    "outputs": None,
     "card": "devices",
     "card_overrides": "devices",
     "network": "workload",
@@ -96,6 +102,7 @@ class SimConfig:
     memory_budget_mb: int = 256
     threads: int = 0
     trace: str = "memsim-trace.h5"
+    outputs: str = "none"
     card: str = "isaac-2016"
     card_overrides: dict = field(default_factory=dict)
     network: str = "digits-mlp"
@@ -129,6 +136,7 @@ class SimConfig:
         check_int("timing.timeline_vectors", self.timeline_vectors, 0)
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
         encoding_named(self.encoding)
+        check_choice("outputs", self.outputs, OUTPUTS)
         if not isinstance(self.card_overrides, dict):
             raise ValueError("devices.overrides must be a table of card sections")
         for name in ("trace", "card", "network", "data", "split", "plan"):

@@ -1,6 +1,8 @@
 """Figures of merit computed from outputs and the ledger (docs/metrics.md).
 
 - accuracy: fraction of argmax(logits) equal to the label;
+- confusion matrix: inputs counted by (true label, prediction); per-class accuracy: its diagonal over its row
+  sums (the fraction of each class's inputs predicted as that class, i.e. the class's recall);
 - operations: 2 × multiply-accumulates (one multiply and one add each) × inferences;
 - COPE, correct operations per unit energy: ``accuracy × operations / energy`` in GOP/J (the definition of
   the ICCAD 2024 authors' group, AICAS 2023);
@@ -34,3 +36,24 @@ def bit_exact_rate(outputs: tuple[np.ndarray, ...], reference: list[np.ndarray])
     equal = sum(int(np.count_nonzero(o == r)) for o, r in zip(outputs, reference, strict=True))
     total = sum(r.size for r in reference)
     return equal / total if total else float("nan")
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inputs counted by true label (row) and prediction (column): an int64 ``n_classes × n_classes`` matrix.
+
+    ``labels`` and ``predictions`` are non-negative integers below ``n_classes``, one per input. The matrix
+    sums to the number of inputs and its trace is the number of correct predictions.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    flat = np.bincount(labels * n_classes + predictions, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes)
+
+
+def class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """Per true label (the last two axes are label × prediction): correct predictions over that label's inputs;
+    NaN for a label without inputs."""
+    confusion = np.asarray(confusion)
+    inputs = confusion.sum(axis=-1)
+    correct = np.diagonal(confusion, axis1=-2, axis2=-1)
+    return np.where(inputs > 0, correct / np.maximum(inputs, 1), np.nan)

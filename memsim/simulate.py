@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from memsim import metrics
 from memsim.devices.card import DeviceCard, load_card
 from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
@@ -66,6 +67,15 @@ class ChipOutcome:
     row_pulses: tuple = ()
     stages: tuple = ()
     timeline: Timeline | None = None
+    # Per input, from the last layer's outputs (read-only arrays; None when the caller recorded none):
+    # ``predictions`` (int32, (N,)): the predicted class of every evaluation input, the argmax of the last
+    # layer's outputs (the first maximum on a tie), in input order; ``confusion`` (int64, classes × classes):
+    # inputs counted by true label (row) and prediction (column); ``logits`` (int64, (N, outputs)), kept only
+    # when ``config.outputs = "logits"``: the last layer's integer outputs (its accumulators), in steps of
+    # ``SimResult.logits_lsb``.
+    predictions: np.ndarray | None = None
+    confusion: np.ndarray | None = None
+    logits: np.ndarray | None = None
 
     @property
     def energy_j(self) -> float:
@@ -94,6 +104,42 @@ class SimResult:
     @property
     def macs_per_inference(self) -> int:
         return int(self.workload.network.macs_per_inference)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The true class of every evaluation input (int64, (N,))."""
+        return self.workload.data.y
+
+    @property
+    def n_classes(self) -> int:
+        """Rows and columns of the confusion matrices: the last layer's outputs, or more when a label is larger."""
+        return class_count(self.design, self.labels)
+
+    @property
+    def logits_frac_bits(self) -> int:
+        """Fractional bits of the logits: the last layer's accumulator is in steps of ``2**-(fx + fw)``."""
+        last = self.design.layers[-1].qlayer
+        return last.in_format.frac_bits + last.w_format.frac_bits
+
+    @property
+    def logits_lsb(self) -> float:
+        """The value of one logit step in the float network's output units: ``logits × logits_lsb`` is the
+        last layer's output on the float network's scale (``2**-logits_frac_bits``)."""
+        return self.design.layers[-1].qlayer.acc_lsb
+
+    def confusion(self) -> np.ndarray:
+        """The confusion matrix summed over chip instances (int64, classes × classes; rows true label, columns
+        prediction): it sums to inputs × chips (over the chips that recorded one)."""
+        total = np.zeros((self.n_classes,) * 2, dtype=np.int64)
+        for c in self.chips:
+            if c.confusion is not None:
+                total += c.confusion
+        return total
+
+    def accuracy_per_class(self) -> np.ndarray:
+        """Per true label, the fraction of its inputs predicted right over all chip instances (the mean of the
+        chips' per-class accuracies, as every chip sees the same inputs); NaN for a label without inputs."""
+        return metrics.class_accuracy(self.confusion())
 
     @cached_property
     def conversions(self) -> int:
@@ -241,27 +287,46 @@ class _LazyInputs:
         return self.qnet.quantize_input(self.x[index])
 
 
+def class_count(design: ChipDesign, labels: np.ndarray) -> int:
+    """Classes of a run's confusion matrices: the last layer's outputs, or the largest label + 1 if larger (a
+    label the network cannot predict still gets its row)."""
+    return max(int(design.layers[-1].qlayer.out_features), int(np.max(labels, initial=-1)) + 1)
+
+
 class _Tally:
-    """Metrics of one chip run, accumulated chunk by chunk (nothing proportional to the data set is kept).
+    """Metrics of one chip run, accumulated chunk by chunk (nothing larger than one int per input is kept,
+    unless the logits are asked for).
 
     Per chunk: the zero-variation reference of the chunk's inputs (exact integers, chunk-independent), then
-    correct predictions, outputs equal to the reference and the error-bit histogram per layer; with
-    ``software=True`` also the float network's and the ideal quantized network's correct predictions.
+    the predictions (argmax of the last layer's outputs) with the correct ones and the confusion matrix,
+    outputs equal to the reference and the error-bit histogram per layer; with ``logits=True`` the last
+    layer's outputs; with ``software=True`` also the float network's and the ideal quantized network's
+    correct predictions.
     """
 
-    def __init__(self, design: ChipDesign, workload: Workload, software: bool) -> None:
+    def __init__(self, design: ChipDesign, workload: Workload, software: bool, logits: bool = False) -> None:
         self.design = design
         self.workload = workload
         self.software = software
         n_layers = len(design.layers)
+        n = workload.data.x.shape[0]
+        classes = class_count(design, workload.data.y)
         self.correct = self.equal = self.total = self.correct_float = self.correct_quantized = 0
         self.error_bits = [np.zeros(1, dtype=np.int64) for _ in range(n_layers)]
+        self.predictions = np.zeros(n, dtype=np.int32)
+        self.confusion = np.zeros((classes, classes), dtype=np.int64)
+        self.logits = np.zeros((n, design.layers[-1].qlayer.out_features), dtype=np.int64) if logits else None
 
     def add(self, start: int, qx: np.ndarray, outputs: list[np.ndarray]) -> None:
         n = qx.shape[0]
         labels = self.workload.data.y[start : start + n]
         reference = self.design.reference(qx)
-        self.correct += int(np.count_nonzero(np.argmax(outputs[-1], axis=1) == labels))
+        predicted = np.argmax(outputs[-1], axis=1)
+        self.correct += int(np.count_nonzero(predicted == labels))
+        self.predictions[start : start + n] = predicted
+        self.confusion += metrics.confusion_matrix(labels, predicted, len(self.confusion))
+        if self.logits is not None:
+            self.logits[start : start + n] = outputs[-1]
         for li, (out, ref) in enumerate(zip(outputs, reference, strict=True)):
             self.equal += int(np.count_nonzero(out == ref))
             self.total += ref.size
@@ -293,7 +358,9 @@ def simulate(
     Memory stays bounded whatever the data set's size: inputs are quantized, simulated and compared with the
     zero-variation reference one chunk at a time (``config.batch`` vectors, or as many as
     ``config.memory_budget_mb`` allows, ``memsim.engine.chunk_vectors``); the metrics (accuracies, bit-exact
-    counts, error-bit histograms, clipping) accumulate per chunk and no layer output is kept.
+    counts, error-bit histograms, confusion matrices, clipping) accumulate per chunk and no layer output is
+    kept. Each chip outcome keeps one prediction per input (4 bytes) and, only with ``config.outputs =
+    "logits"``, the last layer's outputs (8 bytes × outputs per input).
     """
     card, workload, design = prepare(config, plan=plan, workload=workload)
     ledger = Ledger() if ledger is None else ledger
@@ -308,7 +375,7 @@ def simulate(
     acc_float = acc_quant = float("nan")
     for c in range(config.chips):
         chip = age_chip(program_chip(design, rng), config.age_s, rng)
-        tally = _Tally(design, workload, software=c == 0)
+        tally = _Tally(design, workload, software=c == 0, logits=config.outputs == "logits")
         options = EngineOptions(buffer_vectors=config.buffer_vectors,
                                 timeline_vectors=config.timeline_vectors if c == 0 else 0,
                                 disturb_every=config.disturb_update_vectors, keep_outputs=False, threads=threads)
@@ -318,13 +385,19 @@ def simulate(
             acc_float, acc_quant = tally.correct_float / n, tally.correct_quantized / n
         outcomes.append(chip_outcome(c, res, ledger, tally.correct / n,
                                      tally.equal / tally.total if tally.total else float("nan"),
-                                     tuple(tuple(int(v) for v in h) for h in tally.error_bits)))
+                                     tuple(tuple(int(v) for v in h) for h in tally.error_bits),
+                                     tally.predictions, tally.confusion, tally.logits))
     return SimResult(config, card, design, workload, acc_float, acc_quant, tuple(outcomes), ledger)
 
 
 def chip_outcome(chip: int, res: EngineResult, ledger: Ledger, accuracy: float = float("nan"),
-                 bit_exact_rate: float = float("nan"), error_bits: tuple = ()) -> ChipOutcome:
-    """A chip instance's results from its engine run and the ledger (energy), plus its accuracy metrics."""
+                 bit_exact_rate: float = float("nan"), error_bits: tuple = (), predictions: np.ndarray | None = None,
+                 confusion: np.ndarray | None = None, logits: np.ndarray | None = None) -> ChipOutcome:
+    """A chip instance's results from its engine run and the ledger (energy), plus its accuracy metrics and
+    per-input outputs (stored read-only)."""
+    for array in (predictions, confusion, logits):
+        if array is not None:
+            array.setflags(write=False)
     return ChipOutcome(
         chip=chip,
         accuracy=accuracy,
@@ -344,6 +417,9 @@ def chip_outcome(chip: int, res: EngineResult, ledger: Ledger, accuracy: float =
         row_pulses=res.row_pulses,
         stages=tuple((l.latency_fs, l.period_fs) for l in res.layers),
         timeline=res.timeline,
+        predictions=predictions,
+        confusion=confusion,
+        logits=logits,
     )
 
 

@@ -14,6 +14,7 @@ import click
 from memsim.cli.options import config_from_options, workload_options
 from memsim.cli.plan import plan
 from memsim.cli.trace import trace
+from memsim.config import OUTPUTS
 from memsim.ledger import Ledger
 from memsim.trace.report import accuracy_lines, energy_lines, operation_lines, si, timing_lines
 
@@ -47,6 +48,10 @@ def cli() -> None:
 @click.option("--age", "age_s", type=float, help="Seconds between programming and inference (card's drift model).")
 @click.option("--buffer", "buffer_vectors", type=int, help="Capacity of each inter-layer buffer, in vectors.")
 @click.option("-o", "--trace", help="HDF5 trace path (default memsim-trace.h5).")
+@click.option("--outputs", type=click.Choice(OUTPUTS), is_flag=False, flag_value="predictions",
+              help="Per-input outputs in the trace (/outputs): 'predictions' (the default of a bare --outputs): "
+              "label and prediction of every input on every chip; 'logits': also the last layer's integer "
+              "outputs; 'none' (default): only each chip's confusion matrix (/confusion).")
 @click.option("--no-trace", is_flag=True, help="Do not write a trace.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def simulate(config_file, sigma, adc_bits, no_trace, as_json, **fields) -> None:

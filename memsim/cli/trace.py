@@ -45,7 +45,8 @@ def trace() -> None:
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def summary(path: str, as_json: bool) -> None:
-    """Energy by component and layer, latency, throughput, accuracy per chip, COPE, config and cards."""
+    """Energy by component and layer, latency, throughput, accuracy per chip and per class, the confusion matrix,
+    COPE, config and cards."""
     from memsim.trace.report import summarize, summary_text
 
     s = summarize(open_trace(path))
@@ -113,7 +114,8 @@ def compare(paths: tuple[str, ...], as_json: bool) -> None:
 @click.argument("path")
 @click.option("--csv", "directory", required=True, help="Directory for the CSV files (created if missing).")
 def export(path: str, directory: str) -> None:
-    """Write the trace's tables as CSV: events, counters, layers, chips, errors and summary."""
+    """Write every table of the trace as CSV (events, counters, layers, chips, errors, confusion, ...) and the
+    summary."""
     from memsim.trace.export import export_csv
 
     for written in export_csv(open_trace(path), directory):

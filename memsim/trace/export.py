@@ -1,10 +1,12 @@
 """``memsim trace export``: a trace's tables as CSV files for spreadsheets and pandas.
 
 One file per table (``events.csv``, ``counters.csv``, ``layers.csv``, ``chips.csv``, from schema 2
-``errors.csv``, from schema 3 ``utilization.csv``, ``reads.csv`` and ``busy.csv``) with a header of column
-names, plus ``summary.csv`` (``figure,value,unit``) holding the
-scalar figures of ``memsim trace summary`` and its energy per component and per layer. Enum columns are
-written as names (``adc``, ``convert``), never as codes. Floats are written with ``repr`` so they read back
+``errors.csv``, from schema 3 ``utilization.csv``, ``reads.csv`` and ``busy.csv``, from schema 4
+``confusion.csv`` and, when the run recorded it, ``outputs.csv``) with a header of column names, plus
+``summary.csv`` (``figure,value,unit``) holding the scalar figures of ``memsim trace summary``, its energy per
+component and per layer and (from schema 4) its accuracy per class. Enum columns are written as names
+(``adc``, ``convert``), never as codes; an array-valued column (``logits``) is written as one column per
+entry (``logits_0``, ``logits_1``, ...). Floats are written with ``repr`` so they read back
 bit for bit. Each file is written under a temporary name and renamed, so a failed export leaves no
 half-written file.
 """
@@ -47,15 +49,25 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
 
 
 def table_columns(table: Table) -> dict[str, np.ndarray]:
-    """The table's columns with enum codes replaced by their names."""
-    return {c: table.labels(c) if c in table.enums else table[c] for c in table.columns}
+    """The table's columns with enum codes replaced by their names and array-valued columns split into one
+    column per entry (``logits`` -> ``logits_0``, ``logits_1``, ...)."""
+    out: dict[str, np.ndarray] = {}
+    for c in table.columns:
+        values = table.labels(c) if c in table.enums else table[c]
+        if values.ndim > 1:
+            out.update({f"{c}_{i}": values[:, i] for i in range(values.shape[1])})
+        else:
+            out[c] = values
+    return out
 
 
 def summary_rows(s: dict) -> list[tuple[str, object, str]]:
-    """``(figure, value, unit)`` rows: the scalar figures, then energy per component and per layer."""
+    """``(figure, value, unit)`` rows: the scalar figures, then energy per component and per layer, then (from
+    schema 4) the accuracy of each class over all chips."""
     rows = [(k, s[k], unit) for k, unit in SUMMARY_UNITS.items() if s.get(k) is not None]
     rows += [(f"energy_j.component.{name}", e, "J") for name, e in s["energy_by_component_j"].items()]
     rows += [(f"energy_j.layer.{r['layer']}", r["energy_j"], "J") for r in s["energy_by_layer"]]
+    rows += [(f"accuracy_hw.class.{c['label']}", c["accuracy"], "1") for c in s.get("per_class", ())]
     return rows
 
 

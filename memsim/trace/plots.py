@@ -1,4 +1,4 @@
-"""Pictures of a trace (``memsim trace plot``): energy breakdown, timeline, error positions, accuracy.
+"""Pictures of a trace (``memsim trace plot``): energy breakdown, timeline, error positions, accuracy, confusion.
 
 matplotlib is an optional extra (``pip install 'memsim[plot]'``) and is imported only when a plot is made,
 so ``import memsim.trace.plots`` works without it; a missing matplotlib raises ``MissingMatplotlib`` with the
@@ -24,7 +24,7 @@ import numpy as np
 from memsim.files import atomic_write, check_writable
 from memsim.ledger import COMPONENTS
 from memsim.trace.reader import Trace
-from memsim.trace.report import energy_by_component_layer, summarize
+from memsim.trace.report import MATRIX_CLASSES, energy_by_component_layer, summarize
 from memsim.trace.timeline import busy_intervals, window
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -250,6 +250,50 @@ def accuracy_figure(trace: Trace):
     return fig
 
 
+def confusion_figure(trace: Trace):
+    """Left: the confusion matrix summed over chips (rows: true label, columns: prediction), coloured by the share
+    of the true label's inputs, with the counts written in when there are at most ``MATRIX_CLASSES`` classes.
+    Right: each class's accuracy over all chips, with every chip's as a dot."""
+    s = summarize(trace)
+    if "confusion" not in s:
+        raise ValueError(
+            f"trace {str(trace.path)!r} has schema_version {trace.schema_version}, which records no confusion "
+            "matrix; re-run memsim simulate to write a newer trace"
+        )
+    matrix = np.array(s["confusion"], dtype=np.int64)
+    classes = len(matrix)
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    fig, (left, right) = new_figure(11, 4.8, ncols=2)
+    image = left.imshow(share * 100, cmap="Blues", vmin=0, vmax=100)
+    fig.colorbar(image, ax=left, label="% of the true label's inputs")
+    if classes <= MATRIX_CLASSES:
+        for (label, predicted), count in np.ndenumerate(matrix):
+            if count:
+                left.text(predicted, label, str(count), ha="center", va="center", fontsize=7,
+                          color="white" if share[label, predicted] > 0.5 else "black")
+        left.set_xticks(range(classes))
+        left.set_yticks(range(classes))
+    left.set_xlabel("prediction")
+    left.set_ylabel("true label")
+    left.set_title(f"confusion matrix (counts over {trace.n_chips} chip{'s' if trace.n_chips != 1 else ''})")
+    labels = np.array([c["label"] for c in s["per_class"]])
+    right.bar(labels, [100 * c["accuracy"] for c in s["per_class"]], color="C0", label="all chips")
+    for c in s["per_class"]:
+        right.plot([c["label"]] * len(c["accuracy_per_chip"]), [100 * a for a in c["accuracy_per_chip"]], ".",
+                   color="C1", label="chip instance" if c is s["per_class"][0] else None)
+    right.axhline(100 * s["accuracy_hw"], color="C2", ls="--", label=f"overall {100 * s['accuracy_hw']:.2f} %")
+    right.set_xlabel("true label")
+    right.set_ylabel("accuracy (%)")
+    right.set_ylim(0, 105)
+    if classes <= MATRIX_CLASSES:
+        right.set_xticks(labels)
+    right.set_title("accuracy per class")
+    right.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"Confusion: {_title(trace)}")
+    return fig
+
+
 @dataclass(frozen=True)
 class PlotKind:
     """One kind of ``memsim trace plot``: ``draw`` builds its figure from a trace (and, when ``per_chip``,
@@ -270,6 +314,7 @@ PLOTS: dict[str, PlotKind] = {
     "timeline": PlotKind(timeline_figure, "busy intervals of one chip (--chip)", per_chip=True),
     "errors": PlotKind(errors_figure, "where output errors land, with bit-exact and clipped rates per layer"),
     "accuracy": PlotKind(accuracy_figure, "accuracy and bit-exact outputs of each chip instance"),
+    "confusion": PlotKind(confusion_figure, "confusion matrix over the chips and accuracy per class"),
 }
 
 

@@ -6,23 +6,25 @@ line (a ``ValueError`` naming the file): a missing path, a file that is not HDF5
 memsim trace, a truncated or corrupt file, and a ``schema_version`` this memsim does not know (a newer
 memsim wrote it). Every schema from 1 up to ``SCHEMA_VERSION`` is read; tables that an older schema lacks
 are ``None`` (``errors`` before schema 2; ``utilization``, ``reads`` and ``busy`` before schema 3, whose
-``chips`` table also lacks the latency, throughput and static-energy columns).
+``chips`` table also lacks the latency, throughput and static-energy columns; ``confusion`` and ``outputs``
+before schema 4). ``outputs`` is also ``None`` in a trace of a run that did not ask for it (config
+``outputs = "none"``), and has its ``logits`` column only when the run asked for the logits.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from memsim import __version__
-from memsim.trace.writer import COLUMN_SINCE, SCHEMA_VERSION, TABLE_UNITS
+from memsim.trace.writer import COLUMN_SINCE, OPTIONAL_COLUMNS, OPTIONAL_TABLES, SCHEMA_VERSION, TABLE_UNITS
 
 # The schema version that introduced each table (tables absent here exist since schema 1).
-_TABLE_SINCE = {"errors": 2, "utilization": 3, "reads": 3, "busy": 3}
+_TABLE_SINCE = {"errors": 2, "utilization": 3, "reads": 3, "busy": 3, "confusion": 4, "outputs": 4}
 _JSON_ATTRS = ("config", "plan", "cards", "summary")
 
 
@@ -32,13 +34,16 @@ class Table:
 
     ``table["energy_j"]`` is a column; ``table.units["energy_j"]`` its unit (``"1"`` dimensionless,
     ``"name"`` text, ``"enum"`` an integer code whose names are ``table.enums[column]``);
-    ``table.labels("component")`` gives an enum or text column as an array of names.
+    ``table.labels("component")`` gives an enum or text column as an array of names. An array-valued column
+    (``outputs["logits"]``) is a 2-D array, one row per entry. ``attrs``: the dataset's other attributes
+    (e.g. ``busy.attrs["window_vectors"]``, ``outputs.attrs["logits_lsb"]``).
     """
 
     name: str
     data: np.ndarray
     units: dict[str, str]
     enums: dict[str, tuple[str, ...]]
+    attrs: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -82,6 +87,9 @@ class Trace:
     utilization: Table | None = None
     reads: Table | None = None
     busy: Table | None = None
+    # Since schema 4: each chip's confusion matrix; per-input predictions (and logits) when the run asked.
+    confusion: Table | None = None
+    outputs: Table | None = None
 
     @property
     def n_chips(self) -> int:
@@ -95,7 +103,7 @@ class Trace:
     def tables(self) -> dict[str, Table]:
         """The tables present in this trace, by dataset name."""
         out = {"events": self.events, "counters": self.counters, "layers": self.layers, "chips": self.chips}
-        for name in ("errors", "utilization", "reads", "busy"):
+        for name in ("errors", "utilization", "reads", "busy", "confusion", "outputs"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -155,7 +163,7 @@ def _read(h5: h5py.File, path: Path, where: str) -> Trace:
             raise _BadTrace(f"{where}: root attribute {name!r} is not valid JSON; the file is corrupt") from None
     tables: dict[str, Table | None] = {}
     for name in TABLE_UNITS:
-        if version < _TABLE_SINCE.get(name, 1):
+        if version < _TABLE_SINCE.get(name, 1) or (name in OPTIONAL_TABLES and name not in h5):
             tables[name] = None
         elif name not in h5:
             raise _BadTrace(f"{where} lacks the dataset {name!r} of schema_version {version}")
@@ -182,8 +190,8 @@ def _table(ds: h5py.Dataset, name: str, where: str, version: int = SCHEMA_VERSIO
     """Read one compound dataset; text columns become numpy unicode, enum columns keep their codes."""
     if not isinstance(ds, h5py.Dataset) or ds.dtype.names is None:
         raise _BadTrace(f"{where}: {name!r} is not a table (compound dataset)")
-    missing = [c for c in TABLE_UNITS[name]
-               if c not in ds.dtype.names and version >= COLUMN_SINCE.get((name, c), 1)]
+    missing = [c for c in TABLE_UNITS[name] if c not in ds.dtype.names
+               and version >= COLUMN_SINCE.get((name, c), 1) and (name, c) not in OPTIONAL_COLUMNS]
     if missing:
         raise _BadTrace(f"{where}: dataset {name!r} lacks the column(s) {', '.join(missing)}")
     try:
@@ -209,8 +217,16 @@ def _table(ds: h5py.Dataset, name: str, where: str, version: int = SCHEMA_VERSIO
             columns[column] = np.array([_text(v) for v in raw[column]], dtype=str).reshape(raw.shape)
         else:
             columns[column] = raw[column]
-    data = np.empty(raw.shape, dtype=[(c, v.dtype) for c, v in columns.items()])
+    data = np.empty(raw.shape, dtype=[(c, v.dtype, v.shape[raw.ndim:]) for c, v in columns.items()])
     for column, values in columns.items():
         data[column] = values
     data.setflags(write=False)
-    return Table(name, data, units, enums)
+    attrs = {k: _attr(v) for k, v in ds.attrs.items() if k != "units"}
+    return Table(name, data, units, enums, attrs)
+
+
+def _attr(value):
+    """A dataset attribute as a plain Python value (numpy scalars unwrapped, bytes decoded)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if isinstance(value, np.generic) else value

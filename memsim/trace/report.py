@@ -10,7 +10,8 @@ per-chip table. Only what no table holds comes from the run's metadata: the floa
 the number of inferences, the card, network and dataset names and the pipeline stages (the ``summary``
 attribute), and the drift age (the ``config`` attribute's ``timing.age_s``). Energies and times are per chip
 run, averaged over chip instances, like ``memsim simulate``'s; energies are sums of the tables' float joules,
-so they agree with ``memsim simulate``'s exact-integer figures to float rounding.
+so they agree with ``memsim simulate``'s exact-integer figures to float rounding. Since schema 4 the summary
+adds the confusion matrix and the accuracy per class, from the ``/confusion`` table.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memsim import metrics
 from memsim.figures import RunMeasurements, headline_figures
 from memsim.trace.reader import Trace
 
@@ -58,6 +60,42 @@ def _utilization(trace: Trace) -> tuple[dict[str, float], ...] | None:
         sel = u["chip"] == chip
         per_chip.append({str(k): float(v) for k, v in zip(names[sel], u["utilization"][sel], strict=True)})
     return tuple(per_chip)
+
+
+def confusion_per_chip(trace: Trace) -> np.ndarray | None:
+    """The ``/confusion`` table as int64 matrices ``(chips, classes, classes)``: chips in the order of
+    ``/chips``, rows true label, columns prediction (None before schema 4, or when no chip recorded one)."""
+    cf = trace.confusion
+    if cf is None or len(cf) == 0:
+        return None
+    index = {int(c): i for i, c in enumerate(trace.chips["chip"])}
+    classes = int(max(cf["label"].max(initial=-1), cf["prediction"].max(initial=-1))) + 1
+    matrices = np.zeros((trace.n_chips, classes, classes), dtype=np.int64)
+    known = np.array([int(c) in index for c in cf["chip"]], dtype=bool)
+    rows = np.array([index[int(c)] for c in cf["chip"][known]], dtype=np.intp)
+    np.add.at(matrices, (rows, cf["label"][known], cf["prediction"][known]), cf["count"][known])
+    return matrices
+
+
+def class_figures(trace: Trace) -> dict:
+    """``confusion`` (summed over chips; rows true label, columns prediction) and ``per_class``: per label, its
+    inputs per chip run, the accuracy over all chips (correct / inputs × chips) and each chip's accuracy on it
+    (NaN for a label without inputs). Empty before schema 4."""
+    matrices = confusion_per_chip(trace)
+    if matrices is None:
+        return {}
+    total = matrices.sum(axis=0)
+    overall = metrics.class_accuracy(total)
+    per_chip = metrics.class_accuracy(matrices)
+    inputs = total.sum(axis=1) // max(trace.n_chips, 1)
+    return {
+        "confusion": total.tolist(),
+        "per_class": [
+            {"label": k, "inputs": int(inputs[k]), "accuracy": float(overall[k]),
+             "accuracy_per_chip": [float(a) for a in per_chip[:, k]]}
+            for k in range(len(total))
+        ],
+    }
 
 
 def _age_s(config: dict) -> float | None:
@@ -106,7 +144,8 @@ def measurements(trace: Trace) -> RunMeasurements:
 def summarize(trace: Trace) -> dict:
     """The figures of ``memsim trace summary --json``: ``memsim.figures.headline_figures`` of the trace's
     ``measurements`` (the keys of ``memsim simulate --json``), plus what only a trace has: its path, schema and
-    writer's version, each chip's figures, energy per layer, the config and the cards."""
+    writer's version, each chip's figures, energy per layer, the confusion matrix and accuracy per class (since
+    schema 4, ``class_figures``), the config and the cards."""
     figures = headline_figures(measurements(trace))
     energy_j = figures["energy_j"]
     chips = trace.chips
@@ -132,6 +171,7 @@ def summarize(trace: Trace) -> dict:
             for i in range(trace.n_chips)
         ],
         "energy_by_layer": by_layer,
+        **class_figures(trace),
         "config": trace.config,
         "cards": trace.cards,
     }
@@ -247,6 +287,33 @@ def operation_lines(s: dict) -> list[str]:
     ]
 
 
+# Classes up to which ``memsim trace summary`` prints the whole confusion matrix (beyond, per-class accuracy only).
+MATRIX_CLASSES = 20
+
+
+def class_lines(s: dict) -> list[str]:
+    """The confusion matrix summed over chips (rows: true label, columns: prediction) with each class's accuracy
+    over all chips and its inputs per chip run; beyond ``MATRIX_CLASSES`` classes the accuracy per class only.
+    Nothing for a trace before schema 4."""
+    if "confusion" not in s:
+        return []
+    matrix = s["confusion"]
+    classes = len(matrix)
+    chips = f"{s['chips']} chip{'s' if s['chips'] != 1 else ''}"
+    show_matrix = classes <= MATRIX_CLASSES
+    width = max([4, len(str(classes - 1)) + 2] + [len(str(v)) + 2 for row in matrix for v in row])
+    header = "  label" + ("".join(f"{k:>{width}}" for k in range(classes)) if show_matrix else "")
+    lines = [f"confusion matrix          rows: true label, columns: prediction; counts summed over {chips}"
+             if show_matrix else f"accuracy per class        {classes} classes (the confusion matrix: --json, export)",
+             f"{header}   accuracy  inputs"]
+    for row, c in zip(matrix, s["per_class"], strict=True):
+        counts = "".join(f"{v:>{width}}" for v in row) if show_matrix else ""
+        accuracy = show(c["accuracy"], "1", "pct") if math.isfinite(c["accuracy"]) else "-"
+        lines.append(f"  {c['label']:>5}{counts}  {accuracy:>9}  {c['inputs']:>6}")
+    lines.append(f"  (accuracy: the class's correct predictions / its inputs, over {chips}; inputs: per chip run)")
+    return lines
+
+
 def summary_text(s: dict) -> str:
     """The human-readable form of ``summarize``'s dict."""
     pct = lambda v: show(v, "1", "pct")  # noqa: E731
@@ -262,6 +329,8 @@ def summary_text(s: dict) -> str:
     for c in s["per_chip"]:
         lines.append(f"  {c['chip']:>4}  {pct(c['accuracy']):>9}  {pct(c['bit_exact_rate']):>10}  "
                      f"{si(c['energy_j'], 'J'):>9}  {si(c['run_time_s'], 's'):>9}")
+    if "confusion" in s:
+        lines += ["", *class_lines(s)]
     lines += ["", f"energy per chip run       {si(s['energy_j'], 'J')}  "
                   f"({si(s['energy_per_inference_j'], 'J')} per inference)", "  by component",
               *energy_lines(s, 4), "  by layer"]

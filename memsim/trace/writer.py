@@ -58,9 +58,14 @@ TABLE_UNITS = {
     "reads": {"chip": "1", "layer": "1", "tile": "1", "reads": "array reads per row group"},
     "busy": {"layer": "1", "tile": "1", "component": "enum", "action": "enum", "vector": "1", "start_s": "s",
              "end_s": "s"},
+    "confusion": {"chip": "1", "label": "1", "prediction": "1", "count": "inputs"},
+    "outputs": {"chip": "1", "input": "1", "label": "1", "prediction": "1", "logits": "accumulator LSB"},
 }
 # Columns added to a table after its first schema (the reader accepts older files without them).
 COLUMN_SINCE = {("chips", c): 3 for c in ("latency_s", "first_latency_s", "throughput_inf_per_s", "static_energy_j")}
+# Tables written only when the run's config asks for them (``outputs``), and columns likewise.
+OPTIONAL_TABLES = frozenset({"outputs"})
+OPTIONAL_COLUMNS = frozenset({("outputs", "logits")})
 
 
 def check_trace_path(path: str) -> Path:
@@ -70,11 +75,13 @@ def check_trace_path(path: str) -> Path:
 
 def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], compress: bool = False) -> None:
     """A compound dataset from equal-length columns, with a ``units`` attribute (JSON: column -> unit);
-    ``compress``: chunked and gzip-compressed (for the larger tables)."""
-    units = TABLE_UNITS[name]
+    ``compress``: chunked and gzip-compressed (for the larger tables). A 2-D column becomes an array-valued
+    column (one fixed-length row per entry); ``OPTIONAL_COLUMNS`` may be left out."""
+    units = {c: u for c, u in TABLE_UNITS[name].items() if c in columns or (name, c) not in OPTIONAL_COLUMNS}
     if list(columns) != list(units):
         raise RuntimeError(f"trace table {name!r}: columns {list(columns)} do not match TABLE_UNITS {list(units)}")
-    dtype = np.dtype([(k, v.dtype if v.dtype != object else h5py.string_dtype()) for k, v in columns.items()])
+    dtype = np.dtype([(k, v.dtype if v.dtype != object else h5py.string_dtype(), v.shape[1:])
+                      for k, v in columns.items()])
     n = len(next(iter(columns.values())))
     data = np.empty(n, dtype=dtype)
     for k, v in columns.items():
@@ -211,6 +218,44 @@ class TraceWriter:
             "reads": np.array([r[3] for r in rows], dtype=np.int64),
         })
         _busy(h5, result.chips[0].timeline if result.chips else None)
+        _table(h5, "confusion", _confusion(result.chips), compress=True)
+        if result.config.outputs != "none":
+            _outputs(h5, result, logits=result.config.outputs == "logits")
+
+
+def _confusion(chips) -> dict[str, np.ndarray]:
+    """Dense ``(chip, label, prediction)`` table of input counts: every pair of classes for every chip that
+    recorded a confusion matrix, so that each chip's rows pivot into its square matrix."""
+    chips = [c for c in chips if c.confusion is not None]
+    classes = chips[0].confusion.shape[0] if chips else 0
+    label, prediction = np.divmod(np.arange(classes * classes), classes)
+    return {
+        "chip": np.repeat(np.array([c.chip for c in chips], dtype=np.int32), classes * classes),
+        "label": np.tile(label, len(chips)).astype(np.int32),
+        "prediction": np.tile(prediction, len(chips)).astype(np.int32),
+        "count": np.concatenate([c.confusion.ravel() for c in chips]).astype(np.int64) if chips
+        else np.zeros(0, np.int64),
+    }
+
+
+def _outputs(h5: h5py.File, result, logits: bool) -> None:
+    """Per input and chip: the true label and the prediction, and with ``logits`` the last layer's integer
+    outputs as one array-valued column. Its attributes give the logits' scale (``logits × logits_lsb`` is the
+    float network's output)."""
+    chips = [c for c in result.chips if c.predictions is not None and (c.logits is not None or not logits)]
+    n = len(result.labels)
+    columns = {
+        "chip": np.repeat(np.array([c.chip for c in chips], dtype=np.int32), n),
+        "input": np.tile(np.arange(n, dtype=np.int64), len(chips)),
+        "label": np.tile(result.labels.astype(np.int32), len(chips)),
+        "prediction": np.concatenate([c.predictions for c in chips]) if chips else np.zeros(0, np.int32),
+    }
+    if logits:
+        outputs = result.design.layers[-1].qlayer.out_features
+        columns["logits"] = np.concatenate([c.logits for c in chips]) if chips else np.zeros((0, outputs), np.int64)
+    _table(h5, "outputs", columns, compress=True)
+    h5["outputs"].attrs["logits_frac_bits"] = result.logits_frac_bits
+    h5["outputs"].attrs["logits_lsb"] = result.logits_lsb
 
 
 def _busy(h5: h5py.File, timeline) -> None:

@@ -37,7 +37,8 @@ def test_same_seed_identical_trace_other_seed_other_chip(tmp_path):
     data_a, attrs_a = datasets(tmp_path / "a.h5")
     data_b, attrs_b = datasets(tmp_path / "b.h5")
     data_c, _ = datasets(tmp_path / "c.h5")
-    assert set(data_a) == {"events", "counters", "layers", "chips", "errors", "utilization", "reads", "busy"}
+    assert set(data_a) == {"events", "counters", "layers", "chips", "errors", "utilization", "reads", "busy",
+                           "confusion"}
     for name in data_a:
         np.testing.assert_array_equal(data_a[name], data_b[name])
     assert attrs_a == attrs_b

@@ -55,7 +55,8 @@ def base(traces):
 
 
 # What `memsim trace summary --json` prints besides every key of `memsim simulate --json` (README "Analysing traces").
-TRACE_ONLY = {"schema_version", "memsim_version", "per_chip", "energy_by_layer", "config", "cards"}
+TRACE_ONLY = {"schema_version", "memsim_version", "per_chip", "energy_by_layer", "confusion", "per_class", "config",
+              "cards"}
 # Shared figures that a trace reduces from float tables (joules summed, per-chip seconds averaged) where simulate
 # reduces the ledger's exact integers: equal to float rounding.
 ROUNDED = {"energy_j", "energy_per_inference_j", "energy_by_component_j", "static_energy_j", "run_time_s",
@@ -87,9 +88,19 @@ def test_summary_json_has_every_figure_of_simulate_json_with_its_value(runs, run
 
 
 def downgrade(path, version):
-    """Rewrite a schema-3 trace as ``version`` (1 or 2) wrote it: no /utilization, /reads, /busy (nor /errors for
-    1), /chips without the pipeline's columns, and a summary attribute without the pipeline's figures."""
+    """Rewrite a schema-4 trace as ``version`` (1, 2 or 3) wrote it: no /confusion, /outputs nor config
+    ``outputs``; before 3 also no /utilization, /reads, /busy (nor /errors for 1), /chips without the pipeline's
+    columns, and a summary attribute without the pipeline's figures."""
     with h5py.File(path, "a") as h5:
+        for name in ("confusion", "outputs"):
+            if name in h5:
+                del h5[name]
+        config = json.loads(h5.attrs["config"])
+        del config["outputs"]
+        h5.attrs["config"] = json.dumps(config)
+        h5.attrs["schema_version"] = version
+        if version >= 3:
+            return
         for name in ("utilization", "reads", "busy", *(("errors",) if version < 2 else ())):
             del h5[name]
         old = h5["chips"][()]
@@ -118,7 +129,7 @@ def test_older_schemas_summarize_with_the_figures_they_hold(version, tmp_path, r
     code, out, err = run_cli(["trace", "summary", str(path), "--json"])
     assert code == 0, err
     s = json.loads(out)
-    missing = {"latency_first_s", "utilization", "static_energy_j", "stages", "age_s"}
+    missing = {"latency_first_s", "utilization", "static_energy_j", "stages", "age_s", "confusion", "per_class"}
     assert s["schema_version"] == version and set(s) == set(fresh) - missing
     # Before schema 3 the engine ran the layers one after another: latency and throughput from the run time.
     assert s["latency_s"] == s["run_time_s"] / s["inferences"]
@@ -128,6 +139,34 @@ def test_older_schemas_summarize_with_the_figures_they_hold(version, tmp_path, r
     code, out, err = run_cli(["trace", "summary", str(path)])
     assert code == 0, err
     assert "(run time / inferences)" in out and "where time goes" not in out and "utilization" not in out
+
+
+def test_schema_3_trace_opens_and_reports_all_but_the_class_figures(tmp_path, run_cli):
+    """A schema-3 trace (before /confusion and /outputs) opens, summarizes, exports and plots what it holds; the
+    confusion plot says in one line that the trace has no confusion matrix."""
+    path = tmp_path / "schema3.h5"
+    shutil.copyfile(GOLDEN, path)
+    fresh = summarize(memsim.trace.open(path))
+    downgrade(path, 3)
+    tr = memsim.trace.open(path)
+    assert tr.schema_version == 3 and tr.confusion is None and tr.outputs is None and tr.busy is not None
+    assert "confusion" not in tr.tables() and "outputs" not in tr.tables()
+    code, out, err = run_cli(["trace", "summary", str(path), "--json"])
+    assert code == 0, err
+    s = json.loads(out)
+    assert set(s) == set(fresh) - {"confusion", "per_class"}
+    for key in set(s) - {"schema_version", "config", "trace"}:
+        assert s[key] == fresh[key], key
+    code, out, err = run_cli(["trace", "summary", str(path)])
+    assert code == 0, err
+    assert "confusion matrix" not in out and "where time goes" in out
+    code, out, err = run_cli(["trace", "export", str(path), "--csv", str(tmp_path / "csv")])
+    assert code == 0, err
+    assert not (tmp_path / "csv" / "confusion.csv").exists() and "accuracy_hw.class" not in out
+    assert "accuracy_hw.class" not in (tmp_path / "csv" / "summary.csv").read_text()
+    code, out, err = run_cli(["trace", "plot", str(path), "--kind", "confusion", "-o", str(tmp_path / "c.png")])
+    assert code == 2 and err.count("\n") == 1 and "records no confusion matrix" in err
+    assert not (tmp_path / "c.png").exists()
 
 
 def test_summary_table_lists_components_layers_chips_config_and_card(base, run_cli):
@@ -191,7 +230,7 @@ def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, run_c
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(
         ["events.csv", "counters.csv", "layers.csv", "chips.csv", "errors.csv", "summary.csv", "utilization.csv",
-         "reads.csv", "busy.csv"])
+         "reads.csv", "busy.csv", "confusion.csv"])
     tr = memsim.trace.open(base)
     events = read_csv(out_dir / "events.csv")
     assert len(events) == len(tr.events)
@@ -262,7 +301,8 @@ def test_plot_kinds_and_their_help_come_from_the_registry(base, tmp_path):
     option = next(p for p in cli.commands["trace"].commands["plot"].params if p.name == "kind")
     assert list(option.type.choices) == list(plots.PLOTS)
     assert all(f"{name}: {kind.description}" in option.help for name, kind in plots.PLOTS.items())
-    with pytest.raises(ValueError, match="^--kind 'heatmap' is unknown; allowed: energy, timeline, errors, accuracy$"):
+    with pytest.raises(ValueError, match="^--kind 'heatmap' is unknown; allowed: energy, timeline, errors, accuracy, "
+                                         "confusion$"):
         plots.plot(memsim.trace.open(base), "heatmap", tmp_path / "h.png")
     assert list(tmp_path.iterdir()) == []
 

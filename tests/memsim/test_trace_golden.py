@@ -25,6 +25,9 @@ REGENERATE = "regenerate it from the repository root with: memsim simulate --con
 
 
 def _dtype(dtype) -> object:
+    if dtype.subdtype is not None:  # an array-valued column: its element type and shape
+        base, shape = dtype.subdtype
+        return ("array", _dtype(base), shape)
     enum = h5py.check_enum_dtype(dtype)
     if enum is not None:
         return ("enum", dtype.base.str, tuple(sorted(enum.items())))
@@ -51,14 +54,18 @@ def layout(path) -> dict:
         }
 
 
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    path = tmp_path_factory.mktemp("golden") / "fresh.h5"
-    config = SimConfig.from_toml(TRACES / "reference.toml").with_overrides(trace=str(path))
+def write_reference(path, **changes):
+    """A fresh trace of traces/reference.toml (with ``changes`` to its config) at ``path``."""
+    config = SimConfig.from_toml(TRACES / "reference.toml").with_overrides(trace=str(path), **changes)
     ledger = Ledger()
     writer = TraceWriter(str(path), ledger)
     writer.finish(simulate(config, ledger=ledger))
     return path
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    return write_reference(tmp_path_factory.mktemp("golden") / "fresh.h5")
 
 
 def version(path) -> int:
@@ -98,3 +105,15 @@ def test_layout_comparison_notices_a_changed_column(fresh, tmp_path):
         h5["extra"] = np.zeros(2, dtype=[("x", "<f8")])
         h5["extra"].attrs["units"] = json.dumps({"x": "1"})
     assert layout(changed) != layout(fresh)
+
+
+def test_logits_add_one_array_column_to_the_golden_outputs_table(tmp_path):
+    """The golden run records predictions (traces/reference.toml); with the logits, /outputs has the same layout
+    plus the ``logits`` column: int64, one entry per output of the last layer."""
+    golden = layout(GOLDEN)["datasets"]
+    fresh = layout(write_reference(tmp_path / "logits.h5", outputs="logits"))["datasets"]
+    assert {k: v for k, v in fresh.items() if k != "outputs"} == {k: v for k, v in golden.items() if k != "outputs"}
+    assert fresh["outputs"]["columns"] == [*golden["outputs"]["columns"], ("logits", ("array", "<i8", (10,)))]
+    assert fresh["outputs"]["units"] == {**golden["outputs"]["units"], "logits": "accumulator LSB"}
+    assert fresh["outputs"]["attributes"] == golden["outputs"]["attributes"] == ["logits_frac_bits", "logits_lsb",
+                                                                                 "units"]

@@ -11,6 +11,7 @@ import pytest
 import memsim.trace
 from memsim.cli.main import main
 from memsim.ledger import ACTIONS, COMPONENTS
+from memsim.trace.writer import OPTIONAL_COLUMNS
 
 GOLDEN = Path(__file__).resolve().parents[2] / "traces" / "reference.h5"
 
@@ -30,8 +31,10 @@ def test_open_gives_metadata_and_tables_with_units():
     assert list(tr.cards) == ["isaac-2016"]
     assert tr.events.units["energy_j"] == "J" and tr.events.units["t_s"] == "s"
     assert tr.layers.units["energy_j"] == "J per chip run"
+    assert tr.outputs is not None and "logits" not in tr.outputs.columns  # traces/reference.toml: predictions
     for name, table in tr.tables().items():
-        assert set(table.units) == set(table.columns) == set(memsim.trace.TABLE_UNITS[name]), name
+        optional = {c for t, c in OPTIONAL_COLUMNS if t == name and c not in table.columns}
+        assert set(table.units) == set(table.columns) == set(memsim.trace.TABLE_UNITS[name]) - optional, name
         assert isinstance(table.data, np.ndarray) and not table.data.flags.writeable
     assert tr.events.enums == {"component": COMPONENTS, "action": ACTIONS}
     labels = tr.events.labels("component")
