@@ -156,18 +156,29 @@ class ChipDesign:
     def input_bits(self) -> int:
         return self.qnet.input_format.bits
 
+    def _ideal_layer(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Crossbar layer ``i`` of the zero-variation hardware on its operand ``x`` (per inference)."""
+        layer = self.layers[i]
+        acc = layer.ideal_accumulator(layer.to_vectors(x), self.card.dac.bits)
+        return layer.from_vectors(layer.qlayer.finish(acc), len(x))
+
     def reference(self, qx: np.ndarray) -> list[np.ndarray]:
         """Outputs of every crossbar layer of the zero-variation hardware under the design's discard plan, per
         inference (each layer's ``from_vectors`` form), the network's digital nodes computed exactly between
         them (``QuantizedNetwork.evaluate``)."""
-        d = self.card.dac.bits
+        return self.qnet.evaluate(np.asarray(qx, dtype=np.int64), self._ideal_layer)
+
+    def layer_inputs(self, qx: np.ndarray) -> list[np.ndarray]:
+        """The operand every crossbar layer receives on the zero-variation hardware, per inference (what the
+        network graph hands it: the network's input, another layer's output, or a digital node's result)."""
+        operands: list[np.ndarray] = []
 
         def crossbar(i: int, x: np.ndarray) -> np.ndarray:
-            layer = self.layers[i]
-            acc = layer.ideal_accumulator(layer.to_vectors(x), d)
-            return layer.from_vectors(layer.qlayer.finish(acc), len(x))
+            operands.append(x)
+            return self._ideal_layer(i, x)
 
-        return self.qnet.evaluate(np.asarray(qx, dtype=np.int64), crossbar)
+        self.qnet.evaluate(np.asarray(qx, dtype=np.int64), crossbar)
+        return operands
 
     def digital_ops(self) -> list[dict[str, int]]:
         """Per crossbar layer, the digital operations per inference of the network's digital nodes its digital

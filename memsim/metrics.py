@@ -14,10 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def predictions(outputs: np.ndarray) -> np.ndarray:
+    """The predicted class of every input: the argmax of its outputs, flattened in C order (the first maximum on
+    a tie); a network whose last layer is a convolution predicts over its whole output map."""
+    return np.argmax(np.asarray(outputs).reshape(len(outputs), -1), axis=1)
+
+
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     if len(labels) == 0:
         return float("nan")
-    return float(np.mean(np.argmax(logits, axis=1) == labels))
+    return float(np.mean(predictions(logits) == labels))
 
 
 def operations(macs_per_inference: int, inferences: int) -> int:

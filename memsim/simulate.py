@@ -130,6 +130,9 @@ class SimResult:
     def confusion(self) -> np.ndarray:
         """The confusion matrix summed over chip instances (int64, classes × classes; rows true label, columns
         prediction): it sums to inputs × chips (over the chips that recorded one)."""
+        if self.n_classes > CONFUSION_MAX_CLASSES:
+            raise ValueError(f"network {self.workload.network.name!r} has {self.n_classes} outputs; memsim keeps "
+                             f"confusion matrices for at most {CONFUSION_MAX_CLASSES} classes")
         total = np.zeros((self.n_classes,) * 2, dtype=np.int64)
         for c in self.chips:
             if c.confusion is not None:
@@ -293,6 +296,9 @@ def class_count(design: ChipDesign, labels: np.ndarray) -> int:
     return max(int(design.layers[-1].qlayer.out_features), int(np.max(labels, initial=-1)) + 1)
 
 
+CONFUSION_MAX_CLASSES = 1024  # larger outputs are not a classifier's: no confusion matrix
+
+
 class _Tally:
     """Metrics of one chip run, accumulated chunk by chunk (nothing larger than one int per input is kept,
     unless the logits are asked for).
@@ -314,19 +320,21 @@ class _Tally:
         self.correct = self.equal = self.total = self.correct_float = self.correct_quantized = 0
         self.error_bits = [np.zeros(1, dtype=np.int64) for _ in range(n_layers)]
         self.predictions = np.zeros(n, dtype=np.int32)
-        self.confusion = np.zeros((classes, classes), dtype=np.int64)
+        # A network with more outputs than a classifier has (a convolution's map) gets no confusion matrix.
+        self.confusion = np.zeros((classes, classes), dtype=np.int64) if classes <= CONFUSION_MAX_CLASSES else None
         self.logits = np.zeros((n, design.layers[-1].qlayer.out_features), dtype=np.int64) if logits else None
 
     def add(self, start: int, qx: np.ndarray, outputs: list[np.ndarray]) -> None:
         n = qx.shape[0]
         labels = self.workload.data.y[start : start + n]
         reference = self.design.reference(qx)
-        predicted = np.argmax(outputs[-1], axis=1)
+        predicted = metrics.predictions(outputs[-1])
         self.correct += int(np.count_nonzero(predicted == labels))
         self.predictions[start : start + n] = predicted
-        self.confusion += metrics.confusion_matrix(labels, predicted, len(self.confusion))
+        if self.confusion is not None:
+            self.confusion += metrics.confusion_matrix(labels, predicted, len(self.confusion))
         if self.logits is not None:
-            self.logits[start : start + n] = outputs[-1]
+            self.logits[start : start + n] = outputs[-1].reshape(n, -1)
         for li, (out, ref) in enumerate(zip(outputs, reference, strict=True)):
             self.equal += int(np.count_nonzero(out == ref))
             self.total += ref.size
@@ -337,8 +345,8 @@ class _Tally:
             acc[: len(hist)] += hist
         if self.software:
             logits = self.workload.network.forward_float(self.workload.data.x[start : start + n])
-            self.correct_float += int(np.count_nonzero(np.argmax(logits, axis=1) == labels))
-            self.correct_quantized += int(np.count_nonzero(np.argmax(reference[-1], axis=1) == labels))
+            self.correct_float += int(np.count_nonzero(metrics.predictions(logits) == labels))
+            self.correct_quantized += int(np.count_nonzero(metrics.predictions(reference[-1]) == labels))
 
 
 def simulate(

@@ -1,10 +1,13 @@
-"""Speed of the full simulation against the matrix-multiply limit (W2, docs/architecture.md §Benchmarks).
-A benchmark, not a test.
+"""Speed of the full simulation against the matrix-multiply limit (W2 and W4, docs/architecture.md
+§Benchmarks). A benchmark, not a test.
 
 Workload W2: 256×256 weights (standard normal, seed 0) quantized to 8 bits; 1000 input vectors (8-bit values
 k/256, seed 1) quantized to 8 bits; 1-bit bit-serial inputs; offset encoding on the ISAAC card's 128×128
 crossbars with its 8-bit ADC; 10 % proportional programming variation; cells of 1 bit (8 slices) and of 2
-bits (4 slices). Per cell size it prints:
+bits (4 slices). Workload W4: a 3×3 convolution, 64 → 64 channels, on a 64×32×32 input map with padding 1
+(weights standard normal, seed 0; 100 images of 8-bit values k/256, seed 1), 8-bit weights on 2-bit cells,
+8-bit bit-serial inputs, 10 % variation, the same card: each image is 1024 crossbar input vectors of 576 rows
+(im2col), so the layer has five row blocks of the 128-row crossbars. Per workload it prints:
 
 - ``macs_per_s``: simulated multiply-accumulates (256·256·1000) per second of the *full simulation* of the
   1000 vectors on a programmed chip instance: ``Engine.run`` with the fused bit-true datapath, the pipeline
@@ -13,7 +16,9 @@ bits (4 slices). Per cell size it prints:
   (quantizing the network, drawing the chip instance) and the accuracy bookkeeping are not in it; they are
   in ``simulate_s``, the wall time of the whole ``memsim.simulate.simulate`` call (one chip, no trace).
 - ``gemm_limit_macs_per_s``: the same MACs over the time numpy needs for the float32 matrix products of the
-  same partial sums, one ``(T·N × R)·(R × S·C)`` product per row group, into a preallocated output.
+  same partial sums, one ``(T·N × R)·(R × S·C)`` product per row group, into a preallocated output (for W4
+  the products of one image's ``N = 1024`` vectors, timed once per image: the operands of all 100 images would
+  not fit the memory the simulation itself stays within).
 - ``ratio_to_limit`` / ``ratio_to_limit_trace``: simulation speed over the GEMM limit (best times);
   ``median_paired_ratio`` (``_trace``): the median over repetitions of GEMM time / simulation time, each pair
   measured back to back (a second, more conservative estimate).
@@ -55,12 +60,19 @@ from memsim.config import SimConfig
 from memsim.workload.datasets import Dataset
 from memsim.engine import Engine, EngineOptions, chunk_vectors, default_threads
 from memsim.ledger import Ledger
+from memsim.workload.conv import Conv2dLayer
 from memsim.workload.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
 from memsim.tile import drive_codes
 from memsim.trace import TraceWriter
 
 PAUSE_S = 0.2  # before each timed measurement: OpenBLAS threads spin about 0.1 s after a multithreaded product
+
+
+def _config(cell_bits: int) -> SimConfig:
+    return SimConfig(trace="", chips=1, seed=0, input_bits=8, weight_bits=8, output_bits=8, encoding="offset",
+                     card_overrides={"cell": {"bits_per_cell": cell_bits,
+                                              "variation": {"model": "proportional", "sigma_rel": 0.1}}})
 
 
 def w2(cell_bits: int, vectors: int = 1000, rows: int = 256, outputs: int = 256) -> tuple[SimConfig, Workload]:
@@ -76,17 +88,30 @@ def w2(cell_bits: int, vectors: int = 1000, rows: int = 256, outputs: int = 256)
     data = Dataset("w2", x, y)
     del x
     calibration = Dataset("w2-calibration", data.x[:1000], data.y[:1000])
-    config = SimConfig(trace="", chips=1, seed=0, input_bits=8, weight_bits=8, output_bits=8, encoding="offset",
-                       card_overrides={"cell": {"bits_per_cell": cell_bits,
-                                                "variation": {"model": "proportional", "sigma_rel": 0.1}}})
-    return config, Workload(network, data, calibration)
+    return _config(cell_bits), Workload(network, data, calibration)
+
+
+def w4(images: int = 100) -> tuple[SimConfig, Workload]:
+    """The W4 workload (module docstring): a 3×3, 64 -> 64 convolution on 32×32 maps, 2-bit cells."""
+    weight = np.random.default_rng(0).standard_normal((64, 64, 3, 3))
+    network = Network("w4", (Conv2dLayer(weight, np.zeros(64), "none", padding=1),), input_shape=(64, 32, 32))
+    x = np.random.default_rng(1).integers(0, 256, (images, 64, 32, 32)) / 256.0
+    y = np.random.default_rng(2).integers(0, 64, images)
+    data = Dataset("w4", x, y)
+    return _config(2), Workload(network, data, Dataset("w4-calibration", data.x[:10], data.y[:10]))
+
+
+WORKLOADS = {"w2-1": lambda size: w2(1, size or 1000), "w2-2": lambda size: w2(2, size or 1000),
+             "w4": lambda size: w4(size or 100)}
+NAMES = {"w2-1": "W2 1-bit cells", "w2-2": "W2 2-bit cells", "w4": "W4 conv 3x3 64->64, 32x32, 2-bit cells"}
 
 
 class Case:
-    """A prepared W2 run: the design, one programmed chip instance, the quantized inputs, the GEMM operands."""
+    """A prepared run of a workload: the design, one programmed chip instance, the quantized inputs, the GEMM
+    operands (of all inputs, or of one image of a convolution, then timed once per image)."""
 
-    def __init__(self, cell_bits: int, vectors: int = 1000, outputs: int = 256) -> None:
-        self.config, self.workload = w2(cell_bits, vectors, outputs=outputs)
+    def __init__(self, config: SimConfig, workload: Workload) -> None:
+        self.config, self.workload = config, workload
         self.card, _, self.design = prepare(self.config, workload=self.workload)
         self.chip = program_chip(self.design, np.random.default_rng(self.config.seed))
         self.chip.readers  # noqa: B018  (prepared once per chip instance, like the cells)
@@ -94,10 +119,14 @@ class Case:
         self.threads = default_threads(self.config.memory_budget_mb << 20)
         self.chunk = chunk_vectors(self.design, self.config.memory_budget_mb << 20, self.threads)
         layer = self.design.layers[0]
-        self.macs = vectors * layer.qlayer.rows * layer.qlayer.outputs
+        images = len(self.qx)
+        self.macs = images * layer.macs_per_inference
+        per_image = layer.vectors_per_inference > 1
+        self.gemm_repeat = images if per_image else 1
         # The GEMM limit's operands: per row group, all cycles' drives (T·N × R) and the S·C columns of
         # every slice of every output (the chip's own read matrices; the values do not change the speed).
-        drives = drive_codes(self.qx, layer.qlayer.in_format.bits, self.card.dac.bits)
+        vectors = layer.to_vectors(self.qx[:1] if per_image else self.qx)
+        drives = drive_codes(vectors, layer.qlayer.in_format.bits, self.card.dac.bits)
         self.gemm_operands = []
         for block in self.chip.readers[0].blocks:
             r_lo, r_hi = block.rows
@@ -110,8 +139,9 @@ class Case:
 
     def gemm(self) -> float:
         t0 = time.perf_counter()
-        for x, h in self.gemm_operands:
-            np.matmul(x, h, out=self.gemm_out[: x.shape[0], : h.shape[1]])
+        for _ in range(self.gemm_repeat):
+            for x, h in self.gemm_operands:
+                np.matmul(x, h, out=self.gemm_out[: x.shape[0], : h.shape[1]])
         return time.perf_counter() - t0
 
     def run(self, trace_path: str | None = None) -> tuple[float, int]:
@@ -129,9 +159,9 @@ class Case:
         return time.perf_counter() - t0, res.events
 
 
-def time_case(cell_bits: int, repeat: int) -> dict:
+def time_case(name: str, repeat: int) -> dict:
     """One timing round (run in a fresh process): GEMM, simulation and simulation with trace, in turn."""
-    case = Case(cell_bits)
+    case = Case(*WORKLOADS[name](0))
     with tempfile.TemporaryDirectory() as tmp:
         trace = os.path.join(tmp, "w2.h5")
         case.run(), case.run(trace), case.gemm()  # warm-up: page in code, buffers and BLAS threads
@@ -151,7 +181,7 @@ def time_case(cell_bits: int, repeat: int) -> dict:
             "threads": case.threads}
 
 
-def summarize(cell_bits: int, rounds: list[dict]) -> dict:
+def summarize(name: str, rounds: list[dict]) -> dict:
     """Best-of times over all rounds (each GEMM was timed next to a simulation in the same process), and the
     median of the per-pair ratios as a second, more conservative estimate."""
     g = np.concatenate([r["gemm"] for r in rounds])
@@ -159,7 +189,7 @@ def summarize(cell_bits: int, rounds: list[dict]) -> dict:
     st = np.concatenate([r["sim_trace"] for r in rounds])
     macs = rounds[0]["macs"]
     return {
-        "name": f"W2 {cell_bits}-bit cells", "cell_bits": cell_bits, "macs": macs,
+        "name": NAMES[name], "workload": name, "macs": macs,
         "macs_per_s": macs / s.min(), "gemm_limit_macs_per_s": macs / g.min(), "ratio_to_limit": g.min() / s.min(),
         "macs_per_s_trace": macs / st.min(), "ratio_to_limit_trace": g.min() / st.min(),
         "median_paired_ratio": float(np.median(g / s)), "median_paired_ratio_trace": float(np.median(g / st)),
@@ -174,7 +204,8 @@ def summarize(cell_bits: int, rounds: list[dict]) -> dict:
 def scaling_times(repeat: int) -> dict:
     """One scaling round (run in a fresh process): the full simulation of W2 (2-bit cells), of 10× its vectors
     and of its layer with twice the outputs, timed in turn ``repeat`` times."""
-    cases = {"base": Case(2, 1000), "vectors_10x": Case(2, 10_000), "layer_2x": Case(2, 1000, outputs=512)}
+    cases = {"base": Case(*w2(2, 1000)), "vectors_10x": Case(*w2(2, 10_000)),
+             "layer_2x": Case(*w2(2, 1000, outputs=512))}
     for c in cases.values():
         c.run()
     times: dict = {k: [] for k in cases}
@@ -191,9 +222,11 @@ def scaling(rounds: list[dict]) -> dict:
             "linear_vectors_10x": 10.0, "linear_layer_2x": 2.0}
 
 
-def worker(cell_bits: int, vectors: int) -> None:
-    """In a fresh process: the whole ``simulate`` call on W2; print its time and this process's peak RSS."""
-    config, workload = w2(cell_bits, vectors)
+def worker(name: str, size: int) -> None:
+    """In a fresh process: the whole ``simulate`` call on a workload of ``size`` inputs (0: its default); print
+    its time and this process's peak RSS."""
+    config, workload = WORKLOADS[name](size)
+    vectors = len(workload.data.x)
     t0 = time.perf_counter()
     result = simulate(config, workload=workload)
     wall = time.perf_counter() - t0
@@ -234,29 +267,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=100_000, help="vectors of the peak-memory run (default 100000)")
     parser.add_argument("--rounds", type=int, default=6,
                         help="timing rounds per cell size, each in a fresh process (default 6)")
-    parser.add_argument("--worker", nargs=2, type=int, metavar=("CELL_BITS", "VECTORS"), help=argparse.SUPPRESS)
-    parser.add_argument("--time", nargs=2, type=int, metavar=("CELL_BITS", "REPEAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--time", nargs=2, metavar=("WORKLOAD", "REPEAT"), help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(*args.worker)
+        worker(args.worker[0], int(args.worker[1]))
         return
     if args.time:
-        print(json.dumps(time_case(*args.time)))
+        print(json.dumps(time_case(args.time[0], int(args.time[1]))))
         return
     if args.scale:
         print(json.dumps(scaling_times(args.scale)))
         return
-    rounds: dict[int, list] = {1: [], 2: []}
-    for _ in range(args.rounds):  # alternate the cell sizes, so both see the machine in the same states
-        for bits in rounds:
-            rounds[bits].append(in_fresh_process("--time", str(bits), str(args.repeat)))
+    rounds: dict[str, list] = {name: [] for name in WORKLOADS}
+    w4_repeat = max(2, args.repeat // 3)  # W4 takes about 30× longer per run than W2
+    for _ in range(args.rounds):  # alternate the workloads, so all see the machine in the same states
+        for name in rounds:
+            rounds[name].append(in_fresh_process("--time", name, str(w4_repeat if name == "w4" else args.repeat)))
     workloads = []
-    for bits, timed in rounds.items():
-        row = summarize(bits, timed)
-        row["peak_rss_mb"] = in_fresh_process("--worker", str(bits), "1000")["peak_rss_mb"]
+    for name, timed in rounds.items():
+        row = summarize(name, timed)
+        row["peak_rss_mb"] = in_fresh_process("--worker", name, "0")["peak_rss_mb"]
         workloads.append(row)
-    large = in_fresh_process("--worker", "2", str(args.large))
+    large = in_fresh_process("--worker", "w2-2", str(args.large))
     large["name"] = f"W2 2-bit cells, {args.large} vectors"
     scale = scaling([in_fresh_process("--scale", str(args.repeat)) for _ in range(2)])
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,10 +300,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{'workload':<18} {'MAC/s':>9} {'GEMM MAC/s':>10} {'ratio':>6} {'(median)':>8} {'MAC/s tr':>9} "
+    print(f"{'workload':<40} {'MAC/s':>9} {'GEMM MAC/s':>10} {'ratio':>6} {'(median)':>8} {'MAC/s tr':>9} "
           f"{'ratio tr':>8} {'(median)':>8} {'events':>7} {'peak MB':>8} {'simulate s':>10}")
     for w in workloads:
-        print(f"{w['name']:<18} {w['macs_per_s']:>9.3g} {w['gemm_limit_macs_per_s']:>10.3g} "
+        print(f"{w['name']:<40} {w['macs_per_s']:>9.3g} {w['gemm_limit_macs_per_s']:>10.3g} "
               f"{w['ratio_to_limit']:>6.2f} {w['median_paired_ratio']:>8.2f} {w['macs_per_s_trace']:>9.3g} "
               f"{w['ratio_to_limit_trace']:>8.2f} {w['median_paired_ratio_trace']:>8.2f} {w['events']:>7} "
               f"{w['peak_rss_mb']:>8.0f} {w['simulate_s']:>10.3f}")

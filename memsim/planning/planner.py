@@ -114,9 +114,10 @@ def _ideal_accuracy(config: SimConfig, plan: Plan, workload: Workload) -> float:
 
 
 def _layer_inputs(design, x: np.ndarray) -> list[np.ndarray]:
-    """Integer input vectors of every layer on the zero-variation hardware (``to_vectors`` of its inputs)."""
-    qx = design.qnet.quantize_input(x)
-    return [layer.to_vectors(q) for layer, q in zip(design.layers, [qx] + design.reference(qx)[:-1], strict=True)]
+    """Integer input vectors of every crossbar layer on the zero-variation hardware (``to_vectors`` of the
+    operand the network graph gives it)."""
+    operands = design.layer_inputs(design.qnet.quantize_input(x))
+    return [layer.to_vectors(q) for layer, q in zip(design.layers, operands, strict=True)]
 
 
 def error_models(config: SimConfig, plan: Plan, workload: Workload) -> tuple[LayerErrorModel, ...]:
