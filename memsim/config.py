@@ -22,7 +22,7 @@ The TOML layout (every key optional; defaults below)::
     sigma_rel = 0.1
 
     [workload]
-    network = "digits-mlp"          # a built-in network or a path to an .npz
+    network = "digits-mlp"          # a built-in network or a path to an .npz or .onnx
     data = "digits"                 # a built-in dataset or a path to an .npz with x, y
     split = "test"                  # split of a built-in dataset
 

@@ -26,6 +26,7 @@ from memsim.engine import Engine, EngineOptions, EngineResult, Timeline, chunk_v
 from memsim.workload.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
 from memsim.workload.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
+from memsim.workload.onnx_import import load_onnx
 from memsim.planning.plan import Plan, check_plan_fits
 from memsim.workload.quantize import quantize_network
 
@@ -187,16 +188,19 @@ class SimResult:
 
 
 def load_workload(config: SimConfig) -> Workload:
-    """Resolve built-in names or ``.npz`` paths. Built-in digits calibrate on their calibration split; a
-    user's data calibrates on itself (only the power-of-two activation ranges are taken from it)."""
+    """Resolve built-in names, ``.npz`` paths or (networks) ``.onnx`` paths. Built-in digits calibrate on their
+    calibration split; a user's data calibrates on itself (only the power-of-two activation ranges are taken
+    from it)."""
     if config.network in BUILTIN_NETWORKS:
         network = builtin_network(config.network)
     elif config.network.endswith(".npz"):
         network = load_network(config.network)
+    elif config.network.endswith(".onnx"):
+        network = load_onnx(config.network)
     else:
         raise ValueError(
             f"workload.network = {config.network!r} is neither a built-in network ({', '.join(BUILTIN_NETWORKS)}) "
-            "nor an .npz path"
+            "nor an .npz or .onnx path"
         )
     if config.data in BUILTIN_DATASETS:
         data = builtin_dataset(config.data, config.split)
