@@ -38,7 +38,9 @@ class RunMeasurements:
     ``energy_j``, ``energy_by_component_j``, ``run_time_s`` and ``static_energy_j`` are per chip run, averaged
     over the chip instances; ``adc_conversions_total`` and ``adc_clipped_total`` count all chip instances;
     the ``*_per_chip`` sequences have one entry per chip instance, in chip order; ``stages_s`` holds
-    ``(latency_s, period_s)`` of every layer's pipeline stage (chip 0's).
+    ``(latency_s, period_s[, vectors, input_buffer_bits])`` of every layer's pipeline stage (chip 0's): one
+    inference's latency through the stage, the time between inferences it allows, its crossbar input vectors
+    per inference and the line buffer its input needs (bits).
     """
 
     card: str | None
@@ -64,7 +66,7 @@ class RunMeasurements:
     throughput_inf_per_s_per_chip: Sequence[float] | None = None
     utilization_per_chip: Sequence[Mapping[str, float]] | None = None
     static_energy_j: float | None = None
-    stages_s: Sequence[tuple[float, float]] | None = None
+    stages_s: Sequence[tuple] | None = None
     age_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -133,7 +135,9 @@ def headline_figures(m: RunMeasurements) -> dict:
         "utilization": utilization,
         "static_energy_j": m.static_energy_j,
         "stages": None if m.stages_s is None else [
-            {"layer": i, "latency_s": latency, "period_s": period} for i, (latency, period) in enumerate(m.stages_s)
+            {"layer": i, "latency_s": st[0], "period_s": st[1],
+             **({"vectors": st[2], "input_buffer_bits": st[3]} if len(st) > 2 else {})}
+            for i, st in enumerate(m.stages_s)
         ],
         "age_s": m.age_s,
         "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, m.energy_j),

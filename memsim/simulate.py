@@ -182,7 +182,8 @@ class SimResult:
             throughput_inf_per_s_per_chip=tuple(c.throughput_inf_per_s for c in chips),
             utilization_per_chip=tuple(c.utilization for c in chips),
             static_energy_j=sum(sum(c.static_zj.values()) for c in chips) / n_chips / ZJ_PER_J,
-            stages_s=tuple((latency / FS_PER_S, period / FS_PER_S) for latency, period in chips[0].stages),
+            stages_s=tuple((latency / FS_PER_S, period / FS_PER_S, vectors, buffer)
+                           for latency, period, vectors, buffer in chips[0].stages),
             age_s=self.config.age_s,
         ))
 
@@ -427,7 +428,7 @@ def chip_outcome(chip: int, res: EngineResult, ledger: Ledger, accuracy: float =
         static_zj=res.static_zj,
         reads=res.reads,
         row_pulses=res.row_pulses,
-        stages=tuple((l.latency_fs, l.period_fs) for l in res.layers),
+        stages=tuple((l.latency_fs, l.period_fs, l.vectors, l.buffer_bits) for l in res.layers),
         timeline=res.timeline,
         predictions=predictions,
         confusion=confusion,

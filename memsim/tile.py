@@ -240,7 +240,7 @@ def drive_codes(qx: np.ndarray, input_bits: int, bits_per_cycle: int) -> np.ndar
     n, rows = qx.shape
     cycles = -(-input_bits // bits_per_cycle)
     mask = (1 << bits_per_cycle) - 1
-    work = qx.astype(np.uint32 if input_bits > 16 else np.uint16 if input_bits > 8 else np.uint8)
+    work = qx.astype(np.uint32 if input_bits > 16 else np.uint16 if input_bits > 8 else np.uint8, copy=False)
     out = np.empty((n, cycles, rows), dtype=np.uint8)
     for t in range(cycles):
         np.bitwise_and(work >> (bits_per_cycle * t), mask, out=out[:, t], casting="unsafe")

@@ -61,13 +61,16 @@ def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.
         layer, reader = design.layers[i], readers[i]
         ql = layer.qlayer
         inferences = x.shape[0]
-        vectors = layer.to_vectors(x)
+        # The operand is unsigned within its format (checked at quantization): im2col copies it in the
+        # narrowest unsigned type, not int64 (a convolution's vectors repeat every input k·k times).
+        bits = ql.in_format.bits
+        vectors = layer.to_vectors(x.astype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32))
         n = vectors.shape[0]
-        drives = drive_codes(vectors, ql.in_format.bits, d)
+        drives = drive_codes(vectors, bits, d)
         digital_ops = n * ql.outputs * layer.mapping.row_blocks
         input_sum = None
         if layer.encoded.input_coeff:  # the encoding's exact digital correction
-            input_sum = layer.encoded.input_coeff * vectors.sum(axis=1, keepdims=True)
+            input_sum = layer.encoded.input_coeff * vectors.sum(axis=1, keepdims=True, dtype=np.int64)
             digital_ops += n * (ql.rows + ql.outputs)
         read = reader.read(drives, rng, ql.bias_q + layer.discard.compensation, input_sum, threads)
         y = layer.from_vectors(ql.finish(read.partial), inferences)

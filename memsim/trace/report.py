@@ -136,7 +136,9 @@ def measurements(trace: Trace) -> RunMeasurements:
         throughput_inf_per_s_per_chip=tuple(float(v) for v in chips["throughput_inf_per_s"]) if pipelined else None,
         utilization_per_chip=_utilization(trace),
         static_energy_j=float(np.mean(chips["static_energy_j"])) if pipelined else None,
-        stages_s=None if stages is None else tuple((st["latency_s"], st["period_s"]) for st in stages),
+        stages_s=None if stages is None else tuple(
+            (st["latency_s"], st["period_s"], *((st["vectors"], st["input_buffer_bits"]) if "vectors" in st else ()))
+            for st in stages),
         age_s=_age_s(trace.config),
     )
 
@@ -259,11 +261,12 @@ def timing_lines(s: dict) -> list[str]:
              f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s{throughput_note}"]
     if "stages" in s:
         slowest = max(s["stages"], key=lambda st: st["period_s"], default=None)
-        lines.append("where time goes           layer  latency     period (time per vector)")
+        lines.append("where time goes           layer  latency     period  vectors  input buffer  (per inference)")
         for st in s["stages"]:
             mark = "  <- bottleneck" if st is slowest else ""
             lat, per = si(st["latency_s"], "s"), si(st["period_s"], "s")
-            lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{mark}")
+            extra = f"  {st['vectors']:>7}  {st['input_buffer_bits']:>8} bit" if "vectors" in st else ""
+            lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{extra}{mark}")
         if slowest is not None and s["throughput_inf_per_s"] * slowest["period_s"] < 0.999:
             lines.append(f"  below the slowest stage's {1 / slowest['period_s']:.4g} inferences/s: the inter-layer "
                          "buffers stall the pipeline (try a larger --buffer)")
