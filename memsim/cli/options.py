@@ -23,7 +23,8 @@ _OPTIONS = (
                  help="MiB that one simulation chunk may hold (default 256); sizes chunks when --batch is 0."),
     click.option("--threads", type=int, help="Worker threads of the datapath; 0 (default): one per available "
                  "core, as many as half the memory budget allows (results do not depend on it)."),
-    click.option("--network", help="Built-in network name, .npz of W0,b0,W1,b1,... or .onnx model."),
+    click.option("--network", help="Built-in network (digits-mlp, digits-cnn), a network .npz (README: Your own "
+                 "network and data) or an .onnx model."),
     click.option("--data", help="Built-in dataset name or .npz with x and y."),
     click.option("--encoding", type=click.Choice(ENCODING_NAMES), help="Signed-weight encoding."),
     click.option("--weight-bits", type=int, help="Weight bits of every layer."),

@@ -4,7 +4,8 @@ The built-in set is scikit-learn's bundled handwritten digits (1797 images of 8Ã
 shipped with scikit-learn, so no download). memsim scales the pixels to [0, 1] (pixels / 16) and splits the
 images once, stratified by class, with a fixed seed:
 
-    train        60 % (1077 images)  used only by tools/train_digits.py to fit the built-in network
+    train        60 % (1077 images)  used only by tools/train_digits.py and tools/train_digits_cnn.py to fit the
+                                     built-in networks
     calibration  20 % (360 images)   used to calibrate fixed-point formats and to verify quantization plans
     test         20 % (360 images)   used only to report accuracy
 
@@ -89,8 +90,8 @@ def digits_split_indices(seed: int = DIGITS_SPLIT_SEED) -> dict[str, np.ndarray]
 
     Stratified by class with `DIGITS_SPLIT_FRACTIONS`: first the test fifth is split off, then the
     calibration quarter of the rest; both draws use `random_state=seed`. Indices are sorted ascending.
-    The built-in network was trained on the seed-0 train split, so only seed 0 keeps its test and
-    calibration images unseen by it.
+    The built-in networks were trained on the seed-0 train split, so only seed 0 keeps its test and
+    calibration images unseen by them.
     """
     from sklearn.datasets import (
         load_digits,  # imported here: scikit-learn takes seconds to import

@@ -1,16 +1,43 @@
-"""Feed-forward networks of dense layers: the floating-point model that memsim quantizes and maps.
+"""Networks: the floating-point model that memsim quantizes and maps, and its `.npz` file format.
 
 A `Network` is the software reference: its `forward_float` gives the ideal logits against which the
-simulated hardware is compared, and `activations_float` gives the per-layer inputs from which the
-quantizer calibrates fixed-point formats. Networks are stored as `.npz` archives:
+simulated hardware is compared, and `activations_float` gives the per-node outputs from which the
+quantizer calibrates fixed-point formats. Networks are stored as `.npz` archives in one of two layouts.
+
+A chain of dense layers (any file without a `kind<i>` key):
 
     W0, b0, W1, b1, ...   float arrays; W_i has shape (in_features, out_features) of layer i,
                           b_i has shape (out_features,). Numbering starts at 0 and has no gaps.
     activations           optional; array of strings, one per layer, each "relu" or "none".
                           Default: "relu" on every hidden layer and "none" on the last (logits).
+
+A graph of nodes (any file with a `kind<i>` key), node i = 0, 1, ... in an order where every node comes
+after its operands (the order of `Network.layers`; numbering starts at 0 and has no gaps):
+
+    kind<i>               string: dense, conv2d, maxpool2d, avgpool2d, globalavgpool, flatten, relu or add
+    W<i>, b<i>            dense and conv2d only, float: dense W (in_features, out_features); conv2d W
+                          (C_out, C_in, kh, kw); b (out_features,) or (C_out,)
+    activation<i>         string "relu" or "none": required for dense and conv2d; optional for add
+                          (default "none")
+    kernel<i>             maxpool2d and avgpool2d, required: an integer array, () or (2,) for (h, w)
+    stride<i>             conv2d, maxpool2d and avgpool2d, optional, the same form; default 1 for conv2d
+                          and the kernel for pooling
+    padding<i>            conv2d and maxpool2d, optional, the same form (zeros >= 0); default 0; a pooling
+                          padding must be less than its kernel
+    inputs<i>             optional integer array: the node's operands by node index, -1 for the network's
+                          input; default the node before it (the input for node 0). add takes two and
+                          needs it.
+
+No other `<attribute><i>` key is allowed on a node, and `activations` belongs to the chain layout only.
+Both layouts take:
+
+    input_shape           optional 1-D integer array: one inference's input, e.g. [1, 8, 8]. Default
+                          (in_features,) of a first dense layer; needed when the first node is not dense.
     name                  optional; 0-d string array. Default: the file name without its suffix.
 
 Any other key (for example a `provenance` string) is ignored, so archives may carry metadata.
+`save_network` writes the chain layout for a chain of dense layers (which every memsim reads) and the
+graph layout for anything else; either way `load_network` gives back the same network exactly.
 """
 
 from __future__ import annotations
@@ -25,15 +52,31 @@ from pathlib import Path
 import numpy as np
 
 from memsim.files import atomic_write
+from memsim.workload.conv import Conv2dLayer
+from memsim.workload.digital import DIGITAL_KINDS
 from memsim.workload.layer import Layer, Node, frozen_float_array
 
 ACTIVATIONS = ("relu", "none")
 
-BUILTIN_NETWORKS = {"digits-mlp": "digits_mlp.npz"}
+BUILTIN_NETWORKS = {"digits-mlp": "digits_mlp.npz", "digits-cnn": "digits_cnn.npz"}
 
 _WEIGHT_KEY = re.compile(r"W(0|[1-9][0-9]*)")
 _BIAS_KEY = re.compile(r"b(0|[1-9][0-9]*)")
-_RESERVED_KEYS = frozenset({"activations", "name"})
+_NODE_KEY = re.compile(r"(kind|W|b|activation|kernel|stride|padding|inputs)(0|[1-9][0-9]*)")
+
+# The graph layout: the per-node keys each node kind takes besides kind<i> and inputs<i> (module docstring).
+GRAPH_KEYS = {
+    "dense": ("W", "b", "activation"),
+    "conv2d": ("W", "b", "activation", "stride", "padding"),
+    "maxpool2d": ("kernel", "stride", "padding"),
+    "avgpool2d": ("kernel", "stride"),
+    "globalavgpool": (),
+    "flatten": (),
+    "relu": (),
+    "add": ("activation",),
+}
+# The smallest value of each integer attribute.
+_INT_MINIMUM = {"kernel": 1, "stride": 1, "padding": 0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +151,10 @@ class DenseLayer(Node, Layer):
         if self.activation == "relu":
             y = np.maximum(y, 0.0)
         return y
+
+
+# Every node kind by its name (``Node.kind``): the crossbar layers and the digital operations.
+NODE_KINDS: dict[str, type[Node]] = {"dense": DenseLayer, "conv2d": Conv2dLayer, **DIGITAL_KINDS}
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,13 +304,54 @@ def npz_string(value: np.ndarray, path: str | os.PathLike[str], key: str) -> str
     return str(value.reshape(()))
 
 
+def _real_array(path: Path, key: str, value: np.ndarray) -> np.ndarray:
+    """``value`` checked to be real and finite (weights and biases), with one-line errors naming ``key``."""
+    if value.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: {key} has dtype {value.dtype}; expected a real numeric array")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{path}: {key} contains {int(np.sum(~np.isfinite(value)))} non-finite values; all "
+                         f"must be finite")
+    return value
+
+
+def _input_shape(path: Path, arrays: dict[str, np.ndarray]) -> tuple[int, ...] | None:
+    """The optional top-level ``input_shape``: a 1-D integer array of sizes >= 1."""
+    if "input_shape" not in arrays:
+        return None
+    value = arrays["input_shape"]
+    if value.dtype.kind not in "iu" or value.ndim != 1 or value.size == 0 or np.any(value < 1):
+        raise ValueError(f"{path}: input_shape is {value.tolist()!r} ({value.dtype}, shape {value.shape}); expected a "
+                         f"1-D integer array of sizes >= 1, e.g. [1, 8, 8]")
+    return tuple(int(s) for s in value)
+
+
+def _network_name(path: Path, arrays: dict[str, np.ndarray]) -> str:
+    name = npz_string(arrays["name"], path, "name") if "name" in arrays else path.stem
+    if not name:
+        raise ValueError(f"{path}: name is empty; expected a non-empty string")
+    return name
+
+
 def load_network(path: str | os.PathLike[str]) -> Network:
-    """Load a `Network` from an `.npz` archive in the layout described in this module's docstring.
+    """Load a `Network` from an `.npz` archive in either layout of this module's docstring: a graph when any
+    `kind<i>` key is present, a chain of dense layers otherwise.
 
     Every problem with the file is reported as a one-line ValueError naming the file and the key.
     """
     path = Path(path)
     arrays = read_npz(path, "network")
+    kinds = {int(m.group(2)): value for key, value in arrays.items()
+             if (m := _NODE_KEY.fullmatch(key)) and m.group(1) == "kind"}
+    nodes = _load_graph(path, arrays, kinds) if kinds else _load_chain(path, arrays)
+    name, input_shape = _network_name(path, arrays), _input_shape(path, arrays)
+    try:
+        return Network(name=name, layers=nodes, input_shape=input_shape)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _load_chain(path: Path, arrays: dict[str, np.ndarray]) -> tuple[DenseLayer, ...]:
+    """The dense layers of a file in the chain layout (`W0, b0, ...`, `activations`)."""
     weights: dict[int, np.ndarray] = {}
     biases: dict[int, np.ndarray] = {}
     for key, value in arrays.items():
@@ -272,8 +360,8 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         elif match := _BIAS_KEY.fullmatch(key):
             biases[int(match.group(1))] = value
     if 0 not in weights:
-        raise ValueError(f"{path}: no W0; a network file needs arrays W0, b0, W1, b1, ... (keys present: "
-                         f"{', '.join(sorted(arrays)) or 'none'})")
+        raise ValueError(f"{path}: no W0; a network file needs arrays W0, b0, W1, b1, ... or kind0, ... (keys "
+                         f"present: {', '.join(sorted(arrays)) or 'none'})")
     n_layers = len(weights)
     for i in sorted(set(weights) | set(biases)):
         if i not in weights:
@@ -286,13 +374,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
                              f"gaps")
 
     for i in range(n_layers):
-        for key, value in ((f"W{i}", weights[i]), (f"b{i}", biases[i])):
-            if value.dtype.kind not in "iuf":
-                raise ValueError(f"{path}: {key} has dtype {value.dtype}; expected a real numeric array")
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"{path}: {key} contains {int(np.sum(~np.isfinite(value)))} non-finite values; all "
-                                 f"must be finite")
-        w, b = weights[i], biases[i]
+        w, b = _real_array(path, f"W{i}", weights[i]), _real_array(path, f"b{i}", biases[i])
         if w.ndim != 2 or 0 in w.shape:
             raise ValueError(f"{path}: W{i} has shape {w.shape}; expected 2-D (in_features, out_features), both >= 1")
         if b.shape != (w.shape[1],):
@@ -317,35 +399,158 @@ def load_network(path: str | os.PathLike[str]) -> Network:
                                  f"{', '.join(ACTIVATIONS)}")
     else:
         activations = ["relu"] * (n_layers - 1) + ["none"]
+    return tuple(DenseLayer(weights[i], biases[i], activations[i]) for i in range(n_layers))
 
-    name = npz_string(arrays["name"], path, "name") if "name" in arrays else path.stem
-    if not name:
-        raise ValueError(f"{path}: name is empty; expected a non-empty string")
-    layers = tuple(DenseLayer(weights[i], biases[i], activations[i]) for i in range(n_layers))
-    return Network(name=name, layers=layers)
+
+def _load_graph(path: Path, arrays: dict[str, np.ndarray], kinds: dict[int, np.ndarray]) -> tuple[Node, ...]:
+    """The nodes of a file in the graph layout (`kind<i>` and the keys of each kind, module docstring)."""
+    n_nodes = len(kinds)
+    for i in sorted(kinds):
+        if i >= n_nodes:
+            missing = min(set(range(n_nodes)) - set(kinds))
+            raise ValueError(f"{path}: kind{i} present but kind{missing} missing; nodes must be numbered 0..n-1 "
+                             f"without gaps")
+    if "activations" in arrays:
+        raise ValueError(f"{path}: activations belongs to the dense-chain layout; a graph file (with kind<i> keys) "
+                         f"gives activation<i> per node")
+    names = []
+    for i in range(n_nodes):
+        kind = npz_string(kinds[i], path, f"kind{i}")
+        if kind not in GRAPH_KEYS:
+            raise ValueError(f"{path}: kind{i} is {kind!r}; expected one of {', '.join(GRAPH_KEYS)}")
+        names.append(kind)
+    for key in sorted(arrays):
+        match = _NODE_KEY.fullmatch(key)
+        if not match or match.group(1) == "kind":
+            continue
+        attribute, i = match.group(1), int(match.group(2))
+        if i >= n_nodes:
+            raise ValueError(f"{path}: {key} has no kind{i}; the file's nodes are 0..{n_nodes - 1}")
+        if attribute != "inputs" and attribute not in GRAPH_KEYS[names[i]]:
+            allowed = ", ".join(f"{a}{i}" for a in GRAPH_KEYS[names[i]]) or "no attributes"
+            raise ValueError(f"{path}: {key} is not allowed on node {i} ({names[i]}); it takes {allowed}")
+    return tuple(_load_node(path, arrays, i, kind) for i, kind in enumerate(names))
+
+
+def _load_node(path: Path, arrays: dict[str, np.ndarray], i: int, kind: str) -> Node:
+    """Node ``i`` of kind ``kind`` from its keys in a graph file."""
+    cls = NODE_KINDS[kind]
+    fields: dict[str, object] = {}
+    keys = GRAPH_KEYS[kind]
+    if "W" in keys:
+        ndim, form = (2, "2-D (in_features, out_features)") if kind == "dense" else (4, "4-D (C_out, C_in, kh, kw)")
+        for key in (f"W{i}", f"b{i}"):
+            if key not in arrays:
+                raise ValueError(f"{path}: {key} is missing; {_article(kind)} {kind} node needs W{i} and b{i}")
+        weight = _real_array(path, f"W{i}", arrays[f"W{i}"])
+        bias = _real_array(path, f"b{i}", arrays[f"b{i}"])
+        if weight.ndim != ndim or 0 in weight.shape:
+            raise ValueError(f"{path}: W{i} has shape {weight.shape}; a {kind} weight is {form}, all >= 1")
+        outputs = weight.shape[1] if kind == "dense" else weight.shape[0]
+        if bias.shape != (outputs,):
+            raise ValueError(f"{path}: b{i} has shape {bias.shape} but W{i} has {outputs} outputs; expected "
+                             f"({outputs},)")
+        fields.update(weight=weight, bias=bias)
+    if "activation" in keys:
+        key = f"activation{i}"
+        if key in arrays:
+            activation = npz_string(arrays[key], path, key)
+            if activation not in ACTIVATIONS:
+                raise ValueError(f"{path}: {key} is {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+            fields["activation"] = activation
+        elif kind != "add":
+            raise ValueError(f"{path}: {key} is missing; {_article(kind)} {kind} node needs activation "
+                             f"{' or '.join(ACTIVATIONS)}")
+    for attribute in ("kernel", "stride", "padding"):
+        key = f"{attribute}{i}"
+        if attribute in keys and key in arrays:
+            fields[attribute] = _int_pair(path, key, arrays[key], _INT_MINIMUM[attribute])
+        elif attribute == "kernel" and attribute in keys:
+            raise ValueError(f"{path}: {key} is missing; {_article(kind)} {kind} node needs its window, e.g. [2, 2]")
+    if "padding" in fields and "kernel" in fields and any(
+            p >= k for p, k in zip(fields["padding"], fields["kernel"], strict=True)):
+        raise ValueError(f"{path}: padding{i} = {list(fields['padding'])} is not less than kernel{i} = "
+                         f"{list(fields['kernel'])}; pooling padding must be smaller than the window")
+    key = f"inputs{i}"
+    if key in arrays:
+        value = arrays[key]
+        if (value.dtype.kind not in "iu" or value.ndim > 1 or value.size != cls.arity
+                or not all(-1 <= j < i for j in value.reshape(-1).tolist())):
+            raise ValueError(f"{path}: {key} is {value.tolist()!r} ({value.dtype}); {_article(kind)} {kind} node takes "
+                             f"{cls.arity} integer index(es) of earlier nodes, -1 for the network's input")
+        fields["inputs"] = tuple(int(j) for j in value.reshape(-1))
+    elif cls.arity != 1:
+        raise ValueError(f"{path}: {key} is missing; {_article(kind)} {kind} node takes {cls.arity} operands (indices "
+                         f"of earlier nodes, -1 for the network's input)")
+    try:
+        return cls(**fields)
+    except ValueError as exc:
+        raise ValueError(f"{path}: node {i} ({kind}): {exc}") from None
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"
+
+
+def _int_pair(path: Path, key: str, value: np.ndarray, minimum: int) -> tuple[int, int]:
+    """An integer attribute of a graph file, () or (2,) integers >= ``minimum``, as an (h, w) pair."""
+    if value.dtype.kind not in "iu" or value.shape not in ((), (2,)) or np.any(value < minimum):
+        raise ValueError(f"{path}: {key} is {value.tolist()!r} ({value.dtype}, shape {value.shape}); expected an "
+                         f"integer >= {minimum} or a pair [h, w] of them")
+    h, w = np.broadcast_to(value, (2,)).tolist()
+    return int(h), int(w)
 
 
 def save_network(network: Network, path: str | os.PathLike[str], *, provenance: str | None = None) -> None:
     """Write `network` to `path` in the `.npz` layout that `load_network` reads, atomically.
 
-    The archive is written to a temporary file in the target directory and renamed over `path`, so a
-    reader never sees a half-written file. `path` is used exactly as given (no ".npz" is appended).
-    `provenance`, if given, is stored as a string array that `load_network` ignores: how the weights were
-    made (tool, library versions, hyper-parameters).
+    A chain of dense layers (every layer taking the one before it) is written in the chain layout, which memsim
+    versions without graphs read too; any other network in the graph layout. Both carry `input_shape` and
+    `name`, so loading gives back the same nodes, operands, attributes and float64 arrays exactly. The archive
+    is written to a temporary file in the target directory and renamed over `path`, so a reader never sees a
+    half-written file. `path` is used exactly as given (no ".npz" is appended). `provenance`, if given, is
+    stored as a string array that `load_network` ignores: how the weights were made (tool, library versions,
+    hyper-parameters).
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"{path}: directory {path.parent} does not exist; create it before saving a network there")
     arrays: dict[str, np.ndarray] = {}
-    for i, layer in enumerate(network.layers):
-        arrays[f"W{i}"] = np.asarray(layer.weight, dtype=np.float64)
-        arrays[f"b{i}"] = np.asarray(layer.bias, dtype=np.float64)
-    arrays["activations"] = np.array([layer.activation for layer in network.layers], dtype=np.str_)
+    chained = all(node.inputs == (i - 1 if i else -1,) for i, node in enumerate(network.layers))
+    if chained and all(isinstance(node, DenseLayer) for node in network.layers):
+        for i, layer in enumerate(network.layers):
+            arrays[f"W{i}"] = np.asarray(layer.weight, dtype=np.float64)
+            arrays[f"b{i}"] = np.asarray(layer.bias, dtype=np.float64)
+        arrays["activations"] = np.array([layer.activation for layer in network.layers], dtype=np.str_)
+    else:
+        for i, node in enumerate(network.layers):
+            if NODE_KINDS.get(node.kind) is not type(node):
+                raise ValueError(f"{path}: node {i} ({type(node).__name__}, kind {node.kind!r}) has no .npz form; the "
+                                 f"graph layout stores {', '.join(GRAPH_KEYS)}")
+            arrays.update(_graph_arrays(node, i))
+    arrays["input_shape"] = np.array(network.input_shape, dtype=np.int64)
     arrays["name"] = np.array(network.name, dtype=np.str_)
     if provenance is not None:
         arrays["provenance"] = np.array(provenance, dtype=np.str_)
     with atomic_write(path) as tmp_path, open(tmp_path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
+
+
+def _graph_arrays(node: Node, i: int) -> dict[str, np.ndarray]:
+    """The keys of node ``i`` (one of ``NODE_KINDS``) in the graph layout."""
+    arrays = {f"kind{i}": np.array(node.kind, dtype=np.str_)}
+    for attribute in GRAPH_KEYS[node.kind]:
+        if attribute == "W":
+            arrays[f"W{i}"] = np.asarray(node.weight, dtype=np.float64)
+        elif attribute == "b":
+            arrays[f"b{i}"] = np.asarray(node.bias, dtype=np.float64)
+        elif attribute == "activation":
+            arrays[f"activation{i}"] = np.array(node.activation, dtype=np.str_)
+        else:
+            arrays[f"{attribute}{i}"] = np.array(getattr(node, attribute), dtype=np.int64)
+    if node.inputs != (i - 1 if i else -1,):
+        arrays[f"inputs{i}"] = np.array(node.inputs, dtype=np.int64)
+    return arrays
 
 
 def builtin_network(name: str = "digits-mlp") -> Network:
