@@ -62,6 +62,9 @@ class LayerDesign:
     def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
         return self.qlayer.from_vectors(y, inferences)
 
+    def input_sums(self, x: np.ndarray) -> np.ndarray:
+        return self.qlayer.input_sums(x)
+
     @property
     def keep_kinds(self) -> np.ndarray:
         """bool (T, K): column kind ``k`` is converted at cycle ``t``."""

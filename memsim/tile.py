@@ -65,6 +65,7 @@ from memsim.devices.card import DeviceCard
 from memsim.encoding import EncodedWeights
 from memsim.ledger import energy_zj
 from memsim.mapping import LayerMapping, TileSpec
+from memsim.workload.fixedpoint import drive_codes
 
 GRID_BITS = 14  # read levels and offsets are multiples of 2**-GRID_BITS level steps (module docstring)
 BLOCK_BYTES = 4 << 20  # the ADC input of one block of vectors: cache-sized, so the fused passes stay hot
@@ -233,20 +234,6 @@ def column_signal(
     return signal
 
 
-def drive_codes(qx: np.ndarray, input_bits: int, bits_per_cycle: int) -> np.ndarray:
-    """Drive codes in the layout a read takes, (N, T, rows) uint8: ``x_t = (qx >> d·t) & (2**d − 1)``, LSB
-    cycle first (``memsim.encoding.input_slices`` with the vector axis first; DACs have at most 8 bits)."""
-    qx = np.asarray(qx)
-    n, rows = qx.shape
-    cycles = -(-input_bits // bits_per_cycle)
-    mask = (1 << bits_per_cycle) - 1
-    work = qx.astype(np.uint32 if input_bits > 16 else np.uint16 if input_bits > 8 else np.uint8, copy=False)
-    out = np.empty((n, cycles, rows), dtype=np.uint8)
-    for t in range(cycles):
-        np.bitwise_and(work >> (bits_per_cycle * t), mask, out=out[:, t], casting="unsafe")
-    return out
-
-
 class _RowBlock:
     """The tiles of one layer row block, read together. Per row group the product over all their columns is
     cut into panels of outputs (``PANEL_COLUMNS`` columns each), so every block product has the same shape
@@ -408,8 +395,10 @@ class LayerReader:
         return min((b.block_vectors(g) for b in self.blocks for g in range(len(b.groups))), default=1)
 
     def read(self, drives: np.ndarray, rng: np.random.Generator | None, add_outputs: np.ndarray | None = None,
-             add_vectors: np.ndarray | None = None, threads: int = 1) -> LayerRead:
-        """Read a batch: ``drives`` (N, T, rows) uint8 drive codes (``drive_codes``).
+             add_vectors: np.ndarray | None = None, threads: int = 1, input_bits: int | None = None) -> LayerRead:
+        """Read a batch: ``drives`` (N, T, rows) uint8 drive codes (``memsim.workload.fixedpoint.drive_codes``)
+        or, with ``input_bits``, the vectors' (N, rows) unsigned input codes of that many bits, which the
+        workers slice into drive codes block by block (in parallel, and while the block is in cache).
 
         ``add_outputs`` (outputs,) and ``add_vectors`` (N, 1), int64, are added to the partial sums as they are
         laid down (the digital stage's bias and input-sum correction, without a pass of their own).
@@ -422,7 +411,8 @@ class LayerReader:
         per panel the cells' noise, vector·cycle × kind·output, after the reference columns', vector·cycle ×
         tiles). Cycles with nothing kept are skipped: no drive, no read, no random draws.
         """
-        n, t_cycles, rows = drives.shape
+        n, rows = len(drives), drives.shape[-1]
+        t_cycles = drives.shape[1] if input_bits is None else -(-input_bits // self.card.dac.bits)
         active = self.active
         energy_model = any(t.row_energy_zj is not None for t in self.tiles)
         base = np.zeros(self.outputs, dtype=np.int64)
@@ -434,7 +424,7 @@ class LayerReader:
             np.add(add_vectors, base, out=partial)
         else:
             partial[:] = base
-        clipped, counted, squares = self._convert(drives, rng, partial, threads, energy_model)
+        clipped, counted, squares = self._convert(drives, rng, partial, threads, energy_model, input_bits)
         nonzero = np.zeros((t_cycles, rows), dtype=np.int64)
         nonzero[active] = counted
         drive_sq = None
@@ -477,12 +467,16 @@ class LayerReader:
                     partial += extra
         return LayerRead(partial, tuple(activity), nonzero)
 
-    def _convert(self, drives: np.ndarray, rng, partial: np.ndarray, threads: int, squares: bool):
+    def _convert(self, drives: np.ndarray, rng, partial: np.ndarray, threads: int, squares: bool,
+                 input_bits: int | None = None):
         """The products, conversions and shift-and-add of every block of vectors (``read``), added into
         ``partial``. Returns per row block the clipped conversions (G, Ta, block outputs) ([] when no cycle is
         kept), and at the kept cycles, per cycle and row, the vectors that drove the row (Ta, rows) and, when
-        ``squares``, the sum of the squared drives (Ta, rows), else None; the workers count them per block."""
-        n, _, rows = drives.shape
+        ``squares``, the sum of the squared drives (Ta, rows), else None; the workers count them per block.
+        With ``input_bits``, ``drives`` are input codes (N, rows), sliced per block."""
+        n, rows = len(drives), drives.shape[-1]
+        d = self.card.dac.bits
+        t_cycles = drives.shape[1] if input_bits is None else -(-input_bits // d)
         ta = len(self.active)
         binary = self.card.dac.bits == 1
         if not self.blocks:
@@ -491,7 +485,7 @@ class LayerReader:
         spans = [(a, min(n, a + nb)) for a in range(0, n, nb)]
         gens = rng.spawn(len(spans)) if self.noise > 0 else [None] * len(spans)
         workers = max(1, min(threads, len(spans)))
-        every = ta == drives.shape[1]
+        every = ta == t_cycles
         clipped = [[np.zeros((len(b.groups), ta, b.outs[1] - b.outs[0]), dtype=np.int64) for b in self.blocks]
                    for _ in range(workers)]
         counted = np.zeros((workers, ta, rows), dtype=np.int64)
@@ -500,8 +494,12 @@ class LayerReader:
         def work(w: int) -> None:
             for i in range(w, len(spans), workers):
                 a, b = spans[i]
-                x_span = drives[a:b] if every else drives[a:b, self.active]
-                counted[w] += (x_span if binary else x_span != 0).sum(axis=0, dtype=np.int64)
+                x_span = drives[a:b] if input_bits is None else drive_codes(drives[a:b], input_bits, d)
+                if not every:
+                    x_span = x_span[:, self.active]
+                # A count of at most b − a vectors: the narrowest exact accumulator is several times faster.
+                narrow = np.uint16 if b - a < 1 << 16 else np.int64
+                counted[w] += (x_span if binary else x_span != 0).sum(axis=0, dtype=narrow)
                 if summed is not None:
                     summed[w] += (x_span.astype(np.int64) ** 2).sum(axis=0)
                 for block, clip in zip(self.blocks, clipped[w], strict=True):

@@ -63,7 +63,7 @@ from memsim.ledger import Ledger
 from memsim.workload.conv import Conv2dLayer
 from memsim.workload.network import DenseLayer, Network
 from memsim.simulate import SimResult, Workload, chip_outcome, prepare, simulate
-from memsim.tile import drive_codes
+from memsim.workload.fixedpoint import drive_codes
 from memsim.trace import TraceWriter
 
 PAUSE_S = 0.2  # before each timed measurement: OpenBLAS threads spin about 0.1 s after a multithreaded product

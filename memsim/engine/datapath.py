@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memsim.tile import LayerReader, TileActivity, drive_codes
+from memsim.tile import LayerReader, TileActivity
+from memsim.workload.fixedpoint import unsigned_dtype
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,6 @@ def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.
     the chip whose crossbar layers are ``design.layers`` and whose prepared reads are ``readers`` (one per
     layer); digital nodes between them compute exactly (``QuantizedNetwork.evaluate``) and their operations
     count towards the digital stage of the layer that hosts them (``ChipDesign.digital_ops``)."""
-    d = design.card.dac.bits
     hosted = design.digital_ops()
     out: list[LayerChunk] = []
 
@@ -61,18 +61,18 @@ def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.
         layer, reader = design.layers[i], readers[i]
         ql = layer.qlayer
         inferences = x.shape[0]
-        # The operand is unsigned within its format (checked at quantization): im2col copies it in the
-        # narrowest unsigned type, not int64 (a convolution's vectors repeat every input k·k times).
+        # The operand is unsigned within its format (checked at quantization), so it travels in the narrowest
+        # unsigned type; the read's workers slice the vectors into drive codes block by block.
         bits = ql.in_format.bits
-        vectors = layer.to_vectors(x.astype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32))
+        x = x.astype(unsigned_dtype(bits), copy=False)
+        vectors = layer.to_vectors(x)
         n = vectors.shape[0]
-        drives = drive_codes(vectors, bits, d)
         digital_ops = n * ql.outputs * layer.mapping.row_blocks
         input_sum = None
         if layer.encoded.input_coeff:  # the encoding's exact digital correction
-            input_sum = layer.encoded.input_coeff * vectors.sum(axis=1, keepdims=True, dtype=np.int64)
+            input_sum = layer.encoded.input_coeff * layer.input_sums(x)
             digital_ops += n * (ql.rows + ql.outputs)
-        read = reader.read(drives, rng, ql.bias_q + layer.discard.compensation, input_sum, threads)
+        read = reader.read(vectors, rng, ql.bias_q + layer.discard.compensation, input_sum, threads, input_bits=bits)
         y = layer.from_vectors(ql.finish(read.partial), inferences)
         out.append(LayerChunk(
             inferences=inferences,

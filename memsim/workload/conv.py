@@ -23,16 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memsim.workload.layer import Layer, Node, frozen_float_array
-
-
-def _pair(name: str, value, lo: int) -> tuple[int, int]:
-    """``value`` as an ``(h, w)`` pair of integers >= ``lo`` (an int means both)."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
-                                 for v in pair):
-        raise ValueError(f"Conv2dLayer.{name} = {value!r} is not allowed; expected an integer >= {lo} or a pair")
-    return int(pair[0]), int(pair[1])
+from memsim.workload.layer import ACTIVATIONS, Layer, Node, frozen_float_array, int_pair
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,8 +44,6 @@ class Conv2dLayer(Node, Layer):
     kind = "conv2d"
 
     def __post_init__(self) -> None:
-        from memsim.workload.network import ACTIVATIONS
-
         weight = frozen_float_array(self.weight, "Conv2dLayer.weight")
         bias = frozen_float_array(self.bias, "Conv2dLayer.bias")
         if weight.ndim != 4 or 0 in weight.shape:
@@ -71,8 +60,8 @@ class Conv2dLayer(Node, Layer):
                              f"{', '.join(ACTIVATIONS)}")
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "bias", bias)
-        object.__setattr__(self, "stride", _pair("stride", self.stride, 1))
-        object.__setattr__(self, "padding", _pair("padding", self.padding, 0))
+        object.__setattr__(self, "stride", int_pair("Conv2dLayer", "stride", self.stride, 1))
+        object.__setattr__(self, "padding", int_pair("Conv2dLayer", "padding", self.padding, 0))
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -123,18 +112,27 @@ class Conv2dLayer(Node, Layer):
         """The crossbar weight matrix, (rows = C_in·kh·kw, columns = C_out)."""
         return self.weight.reshape(self.weight.shape[0], -1).T
 
-    def to_vectors(self, x: np.ndarray) -> np.ndarray:
-        """im2col: (n, C_in, H, W) -> (n·H_out·W_out, C_in·kh·kw), pixels row-major, rows channel-major; exact
-        for any dtype (zero padding)."""
-        n = len(x)
-        x = x.reshape((n, *self.in_shape))
+    def _windows(self, x: np.ndarray) -> np.ndarray:
+        """A view (n, H_out, W_out, C, kh, kw) of the zero-padded windows of maps ``x`` (n, C, H, W), any C."""
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         if ph or pw:
             x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         _, h_out, w_out = self.out_map
         windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
         windows = windows[:, :, : sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw]  # (n, C, Ho, Wo, kh, kw)
-        return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, self.rows)
+        return windows.transpose(0, 2, 3, 1, 4, 5)
+
+    def to_vectors(self, x: np.ndarray) -> np.ndarray:
+        """im2col: (n, C_in, H, W) -> (n·H_out·W_out, C_in·kh·kw), pixels row-major, rows channel-major; exact
+        for any dtype (zero padding)."""
+        n = len(x)
+        return self._windows(x.reshape((n, *self.in_shape))).reshape(n * self.vectors_per_inference, self.rows)
+
+    def input_sums(self, x: np.ndarray) -> np.ndarray:
+        """``Σ_i x_i`` of every window, (n·V, 1) int64: the channel sums of the map, summed over each window."""
+        n = len(x)
+        channels = x.reshape((n, *self.in_shape)).sum(axis=1, keepdims=True, dtype=np.int64)
+        return self._windows(channels).sum(axis=(3, 4, 5)).reshape(n * self.vectors_per_inference, 1)
 
     def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
         """(n·H_out·W_out, C_out) -> (n, C_out, H_out, W_out)."""

@@ -26,15 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memsim.workload.fixedpoint import FixedFormat
-from memsim.workload.layer import Node
-
-
-def _pair(kind: str, name: str, value, lo: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
-                                 for v in pair):
-        raise ValueError(f"{kind}.{name} = {value!r} is not allowed; expected an integer >= {lo} or a pair")
-    return int(pair[0]), int(pair[1])
+from memsim.workload.layer import ACTIVATIONS, Node, int_pair
 
 
 def _map_shape(kind: str, in_shapes) -> tuple[int, int, int]:
@@ -55,10 +47,10 @@ class _Pool2d(Node):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        object.__setattr__(self, "kernel", _pair(name, "kernel", self.kernel, 1))
-        object.__setattr__(self, "stride", _pair(name, "stride", self.kernel if self.stride is None else self.stride,
+        object.__setattr__(self, "kernel", int_pair(name, "kernel", self.kernel, 1))
+        object.__setattr__(self, "stride", int_pair(name, "stride", self.kernel if self.stride is None else self.stride,
                                                  1))
-        object.__setattr__(self, "padding", _pair(name, "padding", self.padding, 0))
+        object.__setattr__(self, "padding", int_pair(name, "padding", self.padding, 0))
         if any(p >= k for p, k in zip(self.padding, self.kernel, strict=True)):
             raise ValueError(f"{name}.padding = {self.padding} is not allowed; expected less than the kernel "
                              f"{self.kernel}")
@@ -207,8 +199,9 @@ class Add(Node):
     arity = 2
 
     def __post_init__(self) -> None:
-        if self.activation not in ("relu", "none"):
-            raise ValueError(f"Add.activation: {self.activation!r} is not allowed; expected one of relu, none")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"Add.activation: {self.activation!r} is not allowed; expected one of "
+                             f"{', '.join(ACTIVATIONS)}")
 
     def out_shape(self, in_shapes):
         a, b = in_shapes

@@ -96,3 +96,22 @@ def bit_length(a: np.ndarray) -> np.ndarray:
         length += rest > 0
         rest >>= 1
     return length
+
+
+def drive_codes(qx: np.ndarray, input_bits: int, bits_per_cycle: int) -> np.ndarray:
+    """Drive codes in the layout a read takes, (N, T, rows) uint8: ``x_t = (qx >> d·t) & (2**d − 1)``, LSB
+    cycle first (``memsim.encoding.input_slices`` with the vector axis first; DACs have at most 8 bits)."""
+    qx = np.asarray(qx)
+    n, rows = qx.shape
+    cycles = -(-input_bits // bits_per_cycle)
+    mask = (1 << bits_per_cycle) - 1
+    work = qx.astype(unsigned_dtype(input_bits), copy=False)
+    out = np.empty((n, cycles, rows), dtype=np.uint8)
+    for t in range(cycles):
+        np.bitwise_and(work >> (bits_per_cycle * t), mask, out=out[:, t], casting="unsafe")
+    return out
+
+
+def unsigned_dtype(bits: int) -> np.dtype:
+    """The narrowest unsigned integer type that holds ``bits``-bit codes."""
+    return np.dtype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32)

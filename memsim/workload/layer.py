@@ -27,6 +27,19 @@ from typing import ClassVar
 import numpy as np
 
 
+ACTIVATIONS = ("relu", "none")  # what a crossbar layer (or an addition) applies to its result
+
+
+def int_pair(owner: str, name: str, value, lo: int) -> tuple[int, int]:
+    """``value`` as an ``(h, w)`` pair of integers >= ``lo`` (one integer means both); a one-line error naming
+    ``owner.name`` otherwise."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
+                                 for v in pair):
+        raise ValueError(f"{owner}.{name} = {value!r} is not allowed; expected an integer >= {lo} or a pair")
+    return int(pair[0]), int(pair[1])
+
+
 def frozen_float_array(value: object, field: str) -> np.ndarray:
     """A read-only float64 copy of ``value``, so a frozen node cannot be changed through its arrays."""
     try:
@@ -78,6 +91,11 @@ class Layer(ABC):
     def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
         """The layer's result per inference: (inferences·V, columns) -> (inferences, out_features)."""
         return y
+
+    def input_sums(self, x: np.ndarray) -> np.ndarray:
+        """``Σ_i x_i`` of each of the batch's vectors, (inferences·V, 1) int64 (the offset encoding's exact
+        digital correction)."""
+        return self.to_vectors(x).sum(axis=1, keepdims=True, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)

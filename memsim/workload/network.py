@@ -54,9 +54,7 @@ import numpy as np
 from memsim.files import atomic_write
 from memsim.workload.conv import Conv2dLayer
 from memsim.workload.digital import DIGITAL_KINDS
-from memsim.workload.layer import Layer, Node, frozen_float_array
-
-ACTIVATIONS = ("relu", "none")
+from memsim.workload.layer import ACTIVATIONS, Layer, Node, frozen_float_array
 
 BUILTIN_NETWORKS = {"digits-mlp": "digits_mlp.npz", "digits-cnn": "digits_cnn.npz"}
 

@@ -66,6 +66,9 @@ class QuantizedLayer(Layer):
     def from_vectors(self, y: np.ndarray, inferences: int) -> np.ndarray:
         return self.geometry.from_vectors(y, inferences) if self.geometry is not None else y
 
+    def input_sums(self, x: np.ndarray) -> np.ndarray:
+        return self.geometry.input_sums(x) if self.geometry is not None else Layer.input_sums(self, x)
+
     @property
     def shift(self) -> int:
         """``k = fx + fw - fy``: accumulator bits discarded by truncation."""

@@ -16,7 +16,8 @@ from memsim.chip import Discard, design_chip, program_chip
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
 from memsim.workload.fixedpoint import FixedFormat
 from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
-from memsim.tile import LayerReader, column_signal, drive_codes
+from memsim.tile import LayerReader, column_signal
+from memsim.workload.fixedpoint import drive_codes
 
 
 def one_layer(rng, rows, outputs, input_bits, weight_bits):
