@@ -263,6 +263,21 @@ class Network:
         """Floating-point outputs (float64) of the last node for one inference or a batch."""
         return self.activations_float(x)[-1]
 
+    def activation_peaks(self, x: np.ndarray, budget_values: int = 1 << 23) -> list[float]:
+        """``max |a|`` of the network's input and of every node's output over the batch ``x``: what the
+        quantizer calibrates formats on. Computed in chunks of inferences whose largest intermediate array
+        (a convolution's im2col vectors, or a node's output) holds at most ``budget_values`` numbers, so memory
+        does not grow with the calibration set; a maximum does not depend on the chunking."""
+        batch, _ = self._batch(x)
+        widest = max([int(np.prod(shape)) for shape in (self.input_shape, *self.shapes)]
+                     + [layer.vectors_per_inference * layer.rows for layer in self.crossbar_layers])
+        chunk = max(1, budget_values // widest)
+        peaks = np.zeros(len(self.layers) + 1)
+        for lo in range(0, len(batch), chunk):
+            acts = self.activations_float(batch[lo : lo + chunk])
+            peaks = np.maximum(peaks, [float(np.max(np.abs(a), initial=0.0)) for a in acts])
+        return [float(p) for p in peaks]
+
 
 def _describe(node: Node) -> str:
     return f"weight {node.weight.shape}" if hasattr(node, "weight") else node.kind

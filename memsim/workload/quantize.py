@@ -194,15 +194,14 @@ def quantize_network(
     if not network.layers[-1].crossbar:
         raise ValueError(f"network {network.name!r} ends in a {network.layers[-1].kind} node; memsim needs the last "
                          "node to be a dense or conv2d layer (its accumulators are the outputs)")
-    acts = network.activations_float(calibration_x)
-    formats = {-1: FixedFormat(input_bits, frac_bits_for(float(np.max(calibration_x, initial=0.0)), input_bits,
-                                                         False), False)}
+    peaks = network.activation_peaks(calibration_x)  # max |a| of the input and of every node's output
+    formats = {-1: FixedFormat(input_bits, frac_bits_for(peaks[0], input_bits, False), False)}
     qlayers: list[QuantizedLayer] = []
     steps = []
     for i, node in enumerate(network.layers):
         in_formats = tuple(formats[j] for j in node.inputs)
         last = i == len(network.layers) - 1
-        peak = float(np.max(np.abs(acts[i + 1]), initial=0.0))
+        peak = peaks[i + 1]
         if node.crossbar:
             c = len(qlayers)
             in_fmt = in_formats[0]
