@@ -38,10 +38,15 @@ class Discard:
 
 @dataclass(frozen=True)
 class LayerDesign:
+    """One crossbar layer on the chip: its integer layer, encoding, tiles, discard plan and ``adc_step``, the
+    ADC step of its tiles in level steps (``2**e`` times the card's ``adc.lsb_levels``: the range the run
+    calibrated for it, ``memsim.simulate.adc_steps``; shift-and-add multiplies codes by it exactly)."""
+
     qlayer: QuantizedLayer
     encoded: EncodedWeights
     mapping: LayerMapping
     discard: Discard
+    adc_step: int = 1
 
     @property
     def cycles(self) -> int:
@@ -69,6 +74,28 @@ class LayerDesign:
     def keep_kinds(self) -> np.ndarray:
         """bool (T, K): column kind ``k`` is converted at cycle ``t``."""
         return self.discard.keep[:, self.encoded.slice_index]
+
+    @cached_property
+    def row_groups(self) -> tuple[tuple[int, int], ...]:
+        """The row groups in layer rows ``(start, stop)`` (the tiles of a row block share them)."""
+        groups = {(tile.row_start + r0, tile.row_start + r1)
+                  for tile in self.mapping.tiles for r0, r1 in tile.row_groups}
+        return tuple(sorted(groups))
+
+    def max_partial_sum(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int = 1 << 14) -> int:
+        """The largest zero-variation ADC input (level steps) of this layer's conversions on input ``vectors``
+        (n, rows): per row group, input cycle, column kind and output, ``Σ_(i in group) x_t,i · L[i, k, j]``.
+        Exact (float64 products of small integers), computed ``chunk`` vectors at a time."""
+        levels = self.encoded.levels
+        peak = 0
+        for lo in range(0, len(vectors), chunk):
+            drives = input_slices(vectors[lo : lo + chunk], self.qlayer.in_format.bits, bits_per_cycle)
+            t, n, _ = drives.shape
+            for r0, r1 in self.row_groups:
+                x = drives[:, :, r0:r1].reshape(t * n, r1 - r0).astype(np.float64)
+                p = x @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)
+                peak = max(peak, int(p.max(initial=0.0)))
+        return peak
 
     def partial_sums(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
         """Exact integer partial sums ``P[t, n, k, j] = Σ_i x_t[n, i] · L[i, k, j]`` (all rows at once).
@@ -210,12 +237,14 @@ def design_chip(
     rows_per_read: int | None = None,
     weight_slices: int | None = None,
     discards: tuple[Discard | None, ...] | None = None,
+    adc_steps: tuple[int, ...] | None = None,
 ) -> ChipDesign:
     """Encode and map every layer.
 
     ``rows_per_read`` defaults to the crossbar's rows; ``weight_slices`` (columns per column set) defaults to
     what each layer's weight bits need; ``discards`` (one entry per layer, None for "convert everything")
-    defaults to converting every partial sum.
+    defaults to converting every partial sum; ``adc_steps`` (one per layer) default to the card's
+    ``adc.lsb_levels``.
     """
     if card.adc.lsb_levels != int(card.adc.lsb_levels):
         raise ValueError(
@@ -243,7 +272,8 @@ def design_chip(
         if discard.compensation.shape != (ql.outputs,):
             raise ValueError(f"layer {ql.index}: compensation has shape {discard.compensation.shape}; "
                              f"allowed ({ql.outputs},)")
-        layers.append(LayerDesign(ql, encoded, mapping, discard))
+        step = int(card.adc.lsb_levels) if adc_steps is None else int(adc_steps[ql.index])
+        layers.append(LayerDesign(ql, encoded, mapping, discard, step))
     return ChipDesign(card, qnet, encoding, tuple(layers))
 
 
@@ -258,7 +288,7 @@ class ProgrammedChip:
     @cached_property
     def readers(self) -> tuple[LayerReader, ...]:
         card = self.design.card
-        return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds)
+        return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds, step=layer.adc_step)
                      for layer, tiles in zip(self.design.layers, self.tiles, strict=True))
 
 

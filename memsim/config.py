@@ -32,6 +32,7 @@ The TOML layout (every key optional; defaults below)::
     output_bits = 8
     encoding = "offset"             # a name in memsim.encoding.ENCODINGS (`memsim simulate --help` lists them)
     plan = ""                       # a plan .toml from `memsim plan`; "" runs the conventional plan
+    adc_range = "calibrated"        # calibrated | full | card: each layer's ADC step (see memsim.simulate.adc_steps)
 
     [mapping]
     rows_per_read = 0               # 0: the crossbar's rows
@@ -62,6 +63,9 @@ from memsim.files import read_toml
 SCHEMA_VERSION = 1
 # What ``outputs`` may ask for, from the least to the most recorded.
 OUTPUTS = ("none", "predictions", "logits")
+# How each layer's ADC step is chosen (memsim.simulate.adc_steps): from the calibration data's largest partial
+# sum, from the largest possible one, or the card's adc.lsb_levels as it stands.
+ADC_RANGES = ("calibrated", "full", "card")
 
 # TOML section of every SimConfig field (None: top level).
 _SECTIONS = {
@@ -82,6 +86,7 @@ _SECTIONS = {
     "output_bits": "quantization",
     "encoding": "quantization",
     "plan": "quantization",
+    "adc_range": "quantization",
     "rows_per_read": "mapping",
     "weight_slices": "mapping",
     "age_s": "timing",
@@ -113,6 +118,7 @@ class SimConfig:
     output_bits: int = 8
     encoding: EncodingName = "offset"
     plan: str = ""
+    adc_range: str = "calibrated"
     rows_per_read: int = 0
     weight_slices: int = 0
     age_s: float = 0.0
@@ -137,6 +143,7 @@ class SimConfig:
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
         encoding_named(self.encoding)
         check_choice("outputs", self.outputs, OUTPUTS)
+        check_choice("quantization.adc_range", self.adc_range, ADC_RANGES)
         if not isinstance(self.card_overrides, dict):
             raise ValueError("devices.overrides must be a table of card sections")
         for name in ("trace", "card", "network", "data", "split", "plan"):

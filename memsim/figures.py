@@ -68,6 +68,7 @@ class RunMeasurements:
     static_energy_j: float | None = None
     stages_s: Sequence[tuple] | None = None
     age_s: float | None = None
+    classes: int | None = None
 
     def __post_init__(self) -> None:
         chips = len(self.accuracy_per_chip)
@@ -81,7 +82,24 @@ class RunMeasurements:
 
 
 # Figures that only some sources hold: left out of ``headline_figures`` when the source gives ``None``.
-OPTIONAL_FIGURES = ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s")
+OPTIONAL_FIGURES = ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s", "classes")
+CLIP_WARNING_RATE = 0.01  # a run whose conversions clip more often than this gets a warning
+
+
+def warnings(figures: dict) -> list[str]:
+    """One line per sign that the hardware configuration, not the network, sets the result: more than 1 % of
+    the conversions clip (the ADC range is too small for the partial sums), or the hardware accuracy is below
+    chance (one in ``classes``)."""
+    out = []
+    rate = figures.get("adc_clip_rate", 0.0)
+    if rate > CLIP_WARNING_RATE:
+        out.append(f"{100 * rate:.1f} % of the ADC conversions clip (more than {100 * CLIP_WARNING_RATE:g} %): the "
+                   "ADC range does not cover the partial sums (see --adc-range and --adc-bits)")
+    classes = figures.get("classes")
+    if classes and figures["accuracy_hw"] < 1 / classes:
+        out.append(f"the hardware accuracy {100 * figures['accuracy_hw']:.2f} % is below chance "
+                   f"({100 / classes:.2f} % for {classes} classes)")
+    return out
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -143,8 +161,11 @@ def headline_figures(m: RunMeasurements) -> dict:
         "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, m.energy_j),
         "adc_conversions": conversions,
         "adc_clip_rate": clipped / conversions if conversions else 0.0,
+        "classes": m.classes,
         "tiles": m.tiles,
         "events": m.events,
         "trace": m.trace,
     }
-    return {k: v for k, v in figures.items() if v is not None or k not in OPTIONAL_FIGURES}
+    figures = {k: v for k, v in figures.items() if v is not None or k not in OPTIONAL_FIGURES}
+    figures["warnings"] = warnings(figures)
+    return figures

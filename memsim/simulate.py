@@ -185,6 +185,7 @@ class SimResult:
             stages_s=tuple((latency / FS_PER_S, period / FS_PER_S, vectors, buffer)
                            for latency, period, vectors, buffer in chips[0].stages),
             age_s=self.config.age_s,
+            classes=self.n_classes if self.n_classes <= CONFUSION_MAX_CLASSES else None,
         ))
 
 
@@ -276,11 +277,46 @@ def prepare(
         tuple(lp.weight_shift for lp in plan.layers),
     )
     design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices)
+    steps = adc_steps(design, config.adc_range, qnet.quantize_input(workload.calibration.x[:ADC_CALIBRATION_INPUTS]))
+    discards = None
     if any(lp.discard for lp in plan.layers):
-        calibration_qx = qnet.quantize_input(workload.calibration.x)
-        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices,
-                             plan_discards(design, plan, calibration_qx))
+        discards = plan_discards(design, plan, qnet.quantize_input(workload.calibration.x))
+    if discards is not None or any(s != layer.adc_step for s, layer in zip(steps, design.layers, strict=True)):
+        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, discards, steps)
     return card, workload, design
+
+
+ADC_CALIBRATION_INPUTS = 256  # calibration inputs the ADC range is calibrated on (the first ones)
+
+
+def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tuple[int, ...]:
+    """Each layer's ADC step ``m`` in level steps (``config.adc_range``): the card's ``adc.lsb_levels`` ``m₀`` for
+    ``"card"``; otherwise the smallest ``m = 2**e·m₀`` whose ``B``-bit codes cover the largest partial sum ``P``
+    a conversion of the layer sees — round half up: ``⌊P/m + ½⌋ ≤ 2**B − 1`` — where ``P`` is, for
+    ``"calibrated"``, the largest zero-variation partial sum on the calibration inputs (``calibration_qx``, the
+    first ``ADC_CALIBRATION_INPUTS``; ``LayerDesign.max_partial_sum``) and, for ``"full"``, the largest
+    possible one, ``rows of a row group × (2**d − 1) × (2**c − 1)``. A power of two keeps shift-and-add exact
+    (codes shift left by ``e``); a calibrated range may clip where variation pushes a sum past it, and the run
+    counts it."""
+    card = design.card
+    base = int(card.adc.lsb_levels)
+    if mode == "card":
+        return tuple(base for _ in design.layers)
+    top = 1 << card.adc.bits
+    d, c = card.dac.bits, card.cell.bits_per_cell
+    if mode == "calibrated":
+        peaks = [layer.max_partial_sum(layer.to_vectors(x), d)
+                 for layer, x in zip(design.layers, design.layer_inputs(calibration_qx), strict=True)]
+    else:
+        peaks = [max(r1 - r0 for r0, r1 in layer.row_groups) * ((1 << d) - 1) * ((1 << c) - 1)
+                 for layer in design.layers]
+    steps = []
+    for peak in peaks:
+        m = base
+        while 2 * peak + m >= 2 * top * m:  # ⌊P/m + ½⌋ > 2**B − 1
+            m *= 2
+        steps.append(m)
+    return tuple(steps)
 
 
 class _LazyInputs:

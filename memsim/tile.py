@@ -240,7 +240,7 @@ class _RowBlock:
     whatever the layer's width: the cost per output stays the same as layers grow."""
 
     def __init__(self, tiles, card: DeviceCard, weights: np.ndarray, keep_kinds: np.ndarray, active: np.ndarray,
-                 row_origin: int, out_origin: int) -> None:
+                 row_origin: int, out_origin: int, step: int) -> None:
         spec0 = tiles[0].spec
         self.tiles = tiles
         self.rows = (spec0.row_start - row_origin, spec0.row_stop - row_origin)
@@ -255,7 +255,6 @@ class _RowBlock:
         per_panel = max(1, PANEL_COLUMNS // k)
         self.panels = [(lo, min(lo + per_panel, outputs)) for lo in range(0, outputs, per_panel)]
         adc = card.adc
-        step = int(adc.lsb_levels)
         self.top = 1 << adc.bits  # codes 0 .. top − 1
         pow2 = step & (step - 1) == 0
         self.divide = None if pow2 else float(step)
@@ -359,13 +358,14 @@ class LayerReader:
     ``tiles``: the layer's programmed tiles in mapping order (tiles of a row block adjacent, by output);
     ``significance`` (K,) int64 column-kind significances of the encoding; ``keep_kinds`` bool (T, K), the
     column kinds converted at each cycle (discarded ones are neither converted nor added). ``row_origin`` and
-    ``out_origin`` place the drives' rows and the partial sums' outputs (0 for a whole layer). Preparing
-    the reader (read levels on the grid, one matrix per row group and row block, dtypes) is done once; the
-    engine keeps one per layer and chip.
+    ``out_origin`` place the drives' rows and the partial sums' outputs (0 for a whole layer); ``step``: the
+    ADC step in level steps (the layer's calibrated range, ``LayerDesign.adc_step``; default the card's
+    ``adc.lsb_levels``). Preparing the reader (read levels on the grid, one matrix per row group and row
+    block, dtypes) is done once; the engine keeps one per layer and chip.
     """
 
     def __init__(self, tiles, card: DeviceCard, significance: np.ndarray, keep_kinds: np.ndarray,
-                 row_origin: int = 0, out_origin: int = 0) -> None:
+                 row_origin: int = 0, out_origin: int = 0, step: int | None = None) -> None:
         self.tiles = tuple(tiles)
         self.card = card
         keep = np.asarray(keep_kinds, dtype=bool)
@@ -374,7 +374,7 @@ class LayerReader:
         d = card.dac.bits
         cycle_w = np.int64(1) << (self.active.astype(np.int64) * d)
         weights = keep[self.active] * cycle_w[:, None] * np.asarray(significance, dtype=np.int64)[None, :]
-        self.step = int(card.adc.lsb_levels)
+        self.step = int(card.adc.lsb_levels) if step is None else int(step)
         self.noise = card.cell.read_noise_levels
         self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
         self.outputs = max((t.spec.out_stop for t in self.tiles), default=out_origin) - out_origin
@@ -387,7 +387,7 @@ class LayerReader:
         if len(self.active):
             for idx in self.block_tiles:
                 self.blocks.append(_RowBlock([self.tiles[i] for i in idx], card, weights, keep, self.active,
-                                             row_origin, out_origin))
+                                             row_origin, out_origin, self.step))
 
     @cached_property
     def block_vectors(self) -> int:

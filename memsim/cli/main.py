@@ -87,6 +87,8 @@ def simulate(config_file, sigma, adc_bits, no_trace, as_json, **fields) -> None:
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(_summary_text(summary))
+    for warning in summary["warnings"]:
+        click.echo(f"memsim: warning: {warning}", err=True)
 
 
 @cli.command()

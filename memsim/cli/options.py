@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from memsim.config import SimConfig
+from memsim.config import ADC_RANGES, SimConfig
 from memsim.encoding import ENCODING_NAMES
 
 _OPTIONS = (
@@ -31,6 +31,9 @@ _OPTIONS = (
     click.option("--input-bits", type=int, help="Input (activation) bits."),
     click.option("--weight-slices", type=int, help="Columns per weight column set (default: as the weight bits need)."),
     click.option("--adc-bits", type=int, help="ADC resolution (overrides the card)."),
+    click.option("--adc-range", type=click.Choice(ADC_RANGES),
+                 help="Each layer's ADC step: calibrated (default; the calibration data's largest partial sum "
+                      "fits), full (the largest possible one fits) or card (the card's adc.lsb_levels)."),
 )
 
 

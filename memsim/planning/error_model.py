@@ -66,15 +66,6 @@ class LayerErrorModel:
         return out
 
 
-def _row_groups(layer: LayerDesign) -> list[tuple[int, int]]:
-    """Row groups in layer rows (tiles of one row block share them)."""
-    groups = set()
-    for tile in layer.mapping.tiles:
-        for r0, r1 in tile.row_groups:
-            groups.add((tile.row_start + r0, tile.row_start + r1))
-    return sorted(groups)
-
-
 def _code_error_stats(p: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
     """Probability of a wrong code and expected squared code error for ``round((P + e)/step)``, e ~ N(0, σ²).
 
@@ -131,7 +122,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     p_err = np.zeros((s_count, t_cycles))
     err_sq = np.zeros((s_count, t_cycles))
     err_power = np.zeros((s_count, t_cycles))
-    for r0, r1 in _row_groups(layer):
+    for r0, r1 in layer.row_groups:
         x = drives[:, :, r0:r1]
         shape = (t_cycles, n) + levels.shape[1:]
         xf = x.reshape(t_cycles * n, r1 - r0).astype(np.float64)
@@ -144,7 +135,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
             err_sq[s] += sq[:, :, kinds, :].mean(axis=(1, 2, 3))
             err_power[s] += (sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2).mean(axis=(1, 2)) \
                 * cycle_sig.astype(np.float64) ** 2
-    n_groups = len(_row_groups(layer))
+    n_groups = len(layer.row_groups)
     p_err /= n_groups
     err_sq /= n_groups
 

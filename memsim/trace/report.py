@@ -140,6 +140,7 @@ def measurements(trace: Trace) -> RunMeasurements:
             (st["latency_s"], st["period_s"], *((st["vectors"], st["input_buffer_bits"]) if "vectors" in st else ()))
             for st in stages),
         age_s=_age_s(trace.config),
+        classes=meta.get("classes"),
     )
 
 
