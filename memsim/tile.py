@@ -531,18 +531,20 @@ def read_tile(
     significance: np.ndarray,
     keep_kinds: np.ndarray,
     rng: np.random.Generator,
+    step: int | None = None,
 ) -> TileRead:
-    """Bit-true read of one tile for a batch (the fused read of ``LayerReader`` on a single tile).
+    """Bit-true read of one tile for a batch (the fused read of ``LayerReader`` on a single tile, with ADC
+    ``step``; default the card's ``adc.lsb_levels``).
 
     ``drives``: (T, N, tile rows) integer drive codes per input cycle (LSB cycle first). ``significance``:
     (K,) int64 column-kind significances of the encoding; ``keep_kinds``: bool (T, K), the column kinds
     converted at each cycle (discarded ones are neither converted nor added). Returns the shift-and-added
-    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · lsb_levels · code`` and the activity per
+    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · step · code`` and the activity per
     (row group, cycle). Cycles with nothing kept are skipped: no drive, no read, no random draws.
     """
     spec = tile.spec
     reader = LayerReader((tile,), card, significance, keep_kinds, row_origin=spec.row_start,
-                         out_origin=spec.out_start)
+                         out_origin=spec.out_start, step=step)
     codes = np.ascontiguousarray(np.asarray(drives).transpose(1, 0, 2)).astype(np.uint8)
     res = reader.read(codes, rng)
     a = res.activity[0]

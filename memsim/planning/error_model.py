@@ -102,7 +102,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     """The analytic error model of one layer on integer layer inputs ``qx`` (see the module docstring)."""
     cell = card.cell
     d = card.dac.bits
-    step = int(card.adc.lsb_levels)
+    step = layer.adc_step  # the layer's calibrated ADC step (memsim.simulate.adc_steps)
     enc = layer.encoded
     ql = layer.qlayer
     dg = cell.delta_g_s
@@ -196,7 +196,7 @@ def measure_code_errors(
     """
     d = card.dac.bits
     adc = card.adc
-    step = int(adc.lsb_levels)
+    step = layer.adc_step
     enc = layer.encoded
     drives = input_slices(qx, layer.qlayer.in_format.bits, d)
     t_cycles, n = drives.shape[0], drives.shape[1]
@@ -214,7 +214,8 @@ def measure_code_errors(
             lv = spec.columns(enc.levels)
             for r0, r1 in spec.row_groups:
                 x = drives[:, :, spec.row_start + r0:spec.row_start + r1].reshape(t_cycles * n, r1 - r0)
-                codes, _ = adc.quantize(column_signal(tile, x, r0, r1, noise_lsb, rng))
+                signal = column_signal(tile, x, r0, r1, noise_lsb, rng)
+                codes = np.clip(np.floor(signal / step + 0.5), 0, adc.max_code)  # the ADC at the layer's step
                 ideal = np.clip(np.floor((x @ lv[r0:r1]) / step + 0.5), 0, adc.max_code)
                 wrong = (codes != ideal).reshape(t_cycles, n, spec.used_columns)
                 for s in range(enc.slices):
@@ -251,7 +252,7 @@ def measure_error_positions(
         tiles = program_layer(card, layer.mapping, layer.encoded, rng)
         partials = [
             (tile.spec, read_tile(tile, drives[:, :, tile.spec.row_start:tile.spec.row_stop], card,
-                                  layer.encoded.significance, layer.keep_kinds, rng).partial)
+                                  layer.encoded.significance, layer.keep_kinds, rng, layer.adc_step).partial)
             for tile in tiles
         ]
         for pos, count in error_bit_positions(layer.digital_stage(partials, qx), ideal,

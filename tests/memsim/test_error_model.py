@@ -59,3 +59,21 @@ def test_error_bit_positions_relative_to_truncation():
     ideal = np.array([[0, 0, 0, 0]])
     hw = np.array([[1, -3, 16, 0]])  # errors 1 (bit 0), 3 (bit 1), 16 (bit 4); k = 2
     assert error_bit_positions(hw, ideal, 2) == {-2: 1, -1: 1, 2: 1}
+
+
+def test_ranged_lower_resolution_adc_code_errors_match_monte_carlo(card_factory):
+    """A 4-bit ADC whose step is ranged to the partial sums (m = 4 level steps): the analytic probability of a
+    wrong code (the Gaussian mass outside each sum's bin of width m) agrees with Monte Carlo chips."""
+    card = card_factory(rows=32, cols=33, cell_bits=2, dac_bits=1, adc_bits=4, sigma_rel=0.15)
+    rng = np.random.default_rng(0)
+    layer = QuantizedLayer(0, rng.integers(-8, 8, (32, 8)), np.zeros(8, np.int64), FixedFormat(4, 4, False),
+                           FixedFormat(4, 3, True), FixedFormat(6, 5, False))
+    design = design_chip(card, QuantizedNetwork("one-tile", (layer,)), "offset", adc_steps=(4,))
+    layer, qx = design.layers[0], rng.integers(0, 16, (100, 32))
+    assert layer.adc_step == 4 and layer.max_partial_sum(qx, 1) < (2**4 - 0.5) * 4  # the range covers the sums
+    model = analyze_layer(layer, card, qx)
+    chips = 200
+    measured = measure_code_errors(layer, card, qx, chips, np.random.default_rng(1))
+    stderr = measured.rate_per_chip.std(axis=0, ddof=1) / np.sqrt(chips)
+    assert (model.p_code_error > 0.02).all()
+    np.testing.assert_array_less(np.abs(model.p_code_error - measured.rate), 4 * stderr + 1e-3)
