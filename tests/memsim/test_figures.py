@@ -3,6 +3,7 @@
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from memsim.figures import OPTIONAL_FIGURES, RunMeasurements, headline_figures
@@ -93,3 +94,18 @@ def test_measurements_of_inconsistent_length_are_one_line_valueerror(changes, me
     with pytest.raises(ValueError, match=message) as exc:
         measured(**changes)
     assert "\n" not in str(exc.value)
+
+
+def test_paired_drop_bound_covers_the_drop_and_shrinks_with_more_data():
+    from memsim.metrics import paired_drop_bound
+
+    rng = np.random.default_rng(0)
+    reference = np.ones(400, dtype=bool)
+    assert paired_drop_bound(reference, np.ones((5, 400), bool), rng) == (0.0, 0.0)
+    wrong = rng.random((5, 400)) < 0.02  # each chip misses about 2 % of the inputs
+    drop, bound = paired_drop_bound(reference, ~wrong, np.random.default_rng(1))
+    assert drop == pytest.approx(wrong.mean(), abs=1e-12) and bound > drop
+    assert paired_drop_bound(reference, ~wrong, np.random.default_rng(1)) == (drop, bound)  # seeded
+    more = rng.random((5, 4000)) < 0.02
+    _, tighter = paired_drop_bound(np.ones(4000, bool), ~more, np.random.default_rng(1))
+    assert tighter - more.mean() < bound - drop  # ten times the images: a tighter bound
