@@ -61,7 +61,7 @@ def _sigmas(text: str) -> tuple[float, ...]:
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="Allowed accuracy loss below the ideal quantized accuracy, as a fraction (0.01 = 1 point).")
 @click.option("--margin", type=float, help="Calibration accuracy kept above ideal − budget (default: budget / 2).")
-@click.option("--plan-chips", type=int, default=3, show_default=True,
+@click.option("--plan-chips", type=int, default=10, show_default=True,
               help="Chip instances per candidate plan during the search (calibration data).")
 @click.option("-o", "--output", default="plan.toml", show_default=True, help="Where to write the plan.")
 @click.option("--error-map", help="Also draw the error model of the plan over (s, t) to this PNG.")
