@@ -306,8 +306,8 @@ def _errors(chips, n_layers: int) -> dict[str, np.ndarray]:
 
 
 def _plan(design) -> dict:
-    """The quantization plan the run used: formats, encoding, discarded partial sums and compensation per
-    layer."""
+    """The quantization plan the run used: formats, encoding, the ADC step, discarded partial sums and
+    compensation per layer."""
     return {
         "encoding": design.encoding,
         "layers": [
@@ -321,6 +321,7 @@ def _plan(design) -> dict:
                 "output_frac_bits": l.qlayer.out_format.frac_bits if l.qlayer.out_format else None,
                 "truncated_bits": l.qlayer.shift,
                 "columns_per_weight": l.encoded.kinds,
+                "adc_step": l.adc_step,
                 "discard": [f"s{s}t{t}" for t, s in zip(*np.nonzero(~l.discard.keep), strict=True)],
                 "compensation": l.discard.compensation.tolist(),
             }
