@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -308,6 +308,19 @@ class DeviceCard:
         linear (ohmic) cells, as ``devices.memristor.read_energy_j`` assumes.
         """
         return self.v_unit_v * self.cell.delta_g_s
+
+    def with_adc_bits(self, bits: int) -> DeviceCard:
+        """This card with its ADC converting at ``bits`` (a plan's lower-resolution tile ADC).
+
+        A SAR ADC that resolves fewer bits stops after fewer comparisons, so its latency and energy follow the
+        card's own laws at the new resolution (``SarAdc.latency_s``, the energy model's ``energy_j(bits)``);
+        a flash ADC's energy likewise. Validity: ``bits`` 1..16 and within the energy model's range (a
+        one-line error otherwise).
+        """
+        if bits == self.adc.bits:
+            return self
+        return replace(self, adc=replace(self.adc, bits=bits),
+                       sources={**self.sources, "adc.bits": f"plan: {bits}-bit conversions"})
 
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""

@@ -38,15 +38,18 @@ class Discard:
 
 @dataclass(frozen=True)
 class LayerDesign:
-    """One crossbar layer on the chip: its integer layer, encoding, tiles, discard plan and ``adc_step``, the
+    """One crossbar layer on the chip: its integer layer, encoding, tiles, discard plan, ``adc_step``, the
     ADC step of its tiles in level steps (``2**e`` times the card's ``adc.lsb_levels``: the range the run
-    calibrated for it, ``memsim.simulate.adc_steps``; shift-and-add multiplies codes by it exactly)."""
+    calibrated for it, ``memsim.simulate.adc_steps``; shift-and-add multiplies codes by it exactly), and
+    ``adc_bits``, the resolution its tiles' ADCs convert at (None: the card's ``adc.bits``; a plan may lower
+    it per layer, ``memsim.planning.plan``)."""
 
     qlayer: QuantizedLayer
     encoded: EncodedWeights
     mapping: LayerMapping
     discard: Discard
     adc_step: int = 1
+    adc_bits: int | None = None
 
     @property
     def cycles(self) -> int:
@@ -186,6 +189,13 @@ class ChipDesign:
     def input_bits(self) -> int:
         return self.qnet.input_format.bits
 
+    @cached_property
+    def layer_cards(self) -> tuple[DeviceCard, ...]:
+        """Per crossbar layer, the card its tiles run on: the chip's card with the layer's ADC resolution
+        (``DeviceCard.with_adc_bits``), so the conversion's codes, energy and latency follow it."""
+        return tuple(self.card if layer.adc_bits is None else self.card.with_adc_bits(layer.adc_bits)
+                     for layer in self.layers)
+
     def _ideal_layer(self, i: int, x: np.ndarray) -> np.ndarray:
         """Crossbar layer ``i`` of the zero-variation hardware on its operand ``x`` (per inference)."""
         layer = self.layers[i]
@@ -238,13 +248,14 @@ def design_chip(
     weight_slices: int | None = None,
     discards: tuple[Discard | None, ...] | None = None,
     adc_steps: tuple[int, ...] | None = None,
+    adc_bits: tuple[int | None, ...] | None = None,
 ) -> ChipDesign:
     """Encode and map every layer.
 
     ``rows_per_read`` defaults to the crossbar's rows; ``weight_slices`` (columns per column set) defaults to
     what each layer's weight bits need; ``discards`` (one entry per layer, None for "convert everything")
     defaults to converting every partial sum; ``adc_steps`` (one per layer) default to the card's
-    ``adc.lsb_levels``.
+    ``adc.lsb_levels``; ``adc_bits`` (one per layer, None for the card's) to the card's ``adc.bits``.
     """
     if card.adc.lsb_levels != int(card.adc.lsb_levels):
         raise ValueError(
@@ -273,7 +284,8 @@ def design_chip(
             raise ValueError(f"layer {ql.index}: compensation has shape {discard.compensation.shape}; "
                              f"allowed ({ql.outputs},)")
         step = int(card.adc.lsb_levels) if adc_steps is None else int(adc_steps[ql.index])
-        layers.append(LayerDesign(ql, encoded, mapping, discard, step))
+        bits = None if adc_bits is None else adc_bits[ql.index]
+        layers.append(LayerDesign(ql, encoded, mapping, discard, step, None if bits == card.adc.bits else bits))
     return ChipDesign(card, qnet, encoding, tuple(layers))
 
 
@@ -287,9 +299,9 @@ class ProgrammedChip:
 
     @cached_property
     def readers(self) -> tuple[LayerReader, ...]:
-        card = self.design.card
+        design = self.design
         return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds, step=layer.adc_step)
-                     for layer, tiles in zip(self.design.layers, self.tiles, strict=True))
+                     for layer, tiles, card in zip(design.layers, self.tiles, design.layer_cards, strict=True))
 
 
 def program_chip(design: ChipDesign, rng: np.random.Generator) -> ProgrammedChip:

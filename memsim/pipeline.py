@@ -313,12 +313,12 @@ def _dependencies(design) -> list[tuple[int | None, np.ndarray, int]]:
 
 def layer_timings(design) -> tuple[LayerTiming, ...]:
     """The timing of every layer of a ``ChipDesign``."""
-    card = design.card
-    times = ActionTimes.from_card(card)
-    xbar = card.crossbar
+    xbar = design.card.crossbar
     out = []
-    for layer, hosted, (source, deps, buffer_bits) in zip(design.layers, design.digital_ops(),
-                                                          _dependencies(design), strict=True):
+    for layer, card, hosted, (source, deps, buffer_bits) in zip(design.layers, design.layer_cards,
+                                                                design.digital_ops(), _dependencies(design),
+                                                                strict=True):
+        times = ActionTimes.from_card(card)  # the layer's ADC resolution sets its conversion time
         keep = layer.keep_kinds
         vectors = layer.vectors_per_inference
         tiles = tuple(

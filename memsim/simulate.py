@@ -266,7 +266,7 @@ def prepare(
         cycles = tuple(input_cycles(config.input_bits if i == 0 else config.output_bits, card.dac.bits)
                        for i in range(n_layers))
         check_plan_fits(plan, n_layers, config.encoding, card.cell.bits_per_cell, hardware_slices(config, card),
-                        cycles)
+                        cycles, card.adc.bits)
         slices = None  # a plan maps each layer on the columns its weight bits need
     qnet = quantize_network(
         workload.network,
@@ -276,13 +276,15 @@ def prepare(
         config.output_bits,
         tuple(lp.weight_shift for lp in plan.layers),
     )
-    design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices)
+    bits = tuple(lp.adc_bits for lp in plan.layers)
+    design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, adc_bits=bits)
     steps = adc_steps(design, config.adc_range, qnet.quantize_input(workload.calibration.x[:ADC_CALIBRATION_INPUTS]))
     discards = None
     if any(lp.discard for lp in plan.layers):
         discards = plan_discards(design, plan, qnet.quantize_input(workload.calibration.x))
     if discards is not None or any(s != layer.adc_step for s, layer in zip(steps, design.layers, strict=True)):
-        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, discards, steps)
+        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, discards, steps,
+                             bits)
     return card, workload, design
 
 
@@ -295,14 +297,14 @@ def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tupl
     a conversion of the layer sees — round half up: ``⌊P/m + ½⌋ ≤ 2**B − 1`` — where ``P`` is, for
     ``"calibrated"``, the largest zero-variation partial sum on the calibration inputs (``calibration_qx``, the
     first ``ADC_CALIBRATION_INPUTS``; ``LayerDesign.max_partial_sum``) and, for ``"full"``, the largest
-    possible one, ``rows of a row group × (2**d − 1) × (2**c − 1)``. A power of two keeps shift-and-add exact
+    possible one, ``rows of a row group × (2**d − 1) × (2**c − 1)``; ``B`` is the layer's ADC resolution (the
+    card's, or the plan's for the layer). A power of two keeps shift-and-add exact
     (codes shift left by ``e``); a calibrated range may clip where variation pushes a sum past it, and the run
     counts it."""
     card = design.card
     base = int(card.adc.lsb_levels)
     if mode == "card":
         return tuple(base for _ in design.layers)
-    top = 1 << card.adc.bits
     d, c = card.dac.bits, card.cell.bits_per_cell
     if mode == "calibrated":
         peaks = [layer.max_partial_sum(layer.to_vectors(x), d)
@@ -311,7 +313,8 @@ def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tupl
         peaks = [max(r1 - r0 for r0, r1 in layer.row_groups) * ((1 << d) - 1) * ((1 << c) - 1)
                  for layer in design.layers]
     steps = []
-    for peak in peaks:
+    for peak, layer_card in zip(peaks, design.layer_cards, strict=True):
+        top = 1 << layer_card.adc.bits  # the layer's ADC resolution (a plan may lower it)
         m = base
         while 2 * peak + m >= 2 * top * m:  # ⌊P/m + ½⌋ > 2**B − 1
             m *= 2

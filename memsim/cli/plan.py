@@ -41,8 +41,9 @@ def _plan_text(plan: dict) -> str:
     lines = []
     for layer in plan["layers"]:
         dropped = ", ".join(layer["discard"]) or "none"
-        lines.append(f"  layer {layer['layer']}: {layer['weight_bits']}-bit weights, shift {layer['weight_shift']}, "
-                     f"{layer['compensation']} compensation, discarded: {dropped}")
+        adc = f", {layer['adc_bits']}-bit ADC" if "adc_bits" in layer else ""
+        lines.append(f"  layer {layer['layer']}: {layer['weight_bits']}-bit weights, shift "
+                     f"{layer['weight_shift']}{adc}, {layer['compensation']} compensation, discarded: {dropped}")
     return "\n".join(lines)
 
 
@@ -60,7 +61,8 @@ def _sigmas(text: str) -> tuple[float, ...]:
 @workload_options
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="Allowed accuracy loss below the ideal quantized accuracy, as a fraction (0.01 = 1 point).")
-@click.option("--margin", type=float, help="Calibration accuracy kept above ideal − budget (default: budget / 2).")
+@click.option("--margin", type=float, default=0.0, show_default=True,
+              help="Extra accuracy margin kept on calibration beyond each candidate's 95 % drop bound (a fraction).")
 @click.option("--plan-chips", type=int, default=10, show_default=True,
               help="Chip instances per candidate plan during the search (calibration data).")
 @click.option("-o", "--output", default="plan.toml", show_default=True, help="Where to write the plan.")

@@ -179,6 +179,9 @@ class Engine:
         self.on_outputs = on_outputs
         self.threads = self.options.threads or available_cores()
         self.prices = ActionPrices(self.card)
+        # Per layer: its ADC resolution prices its conversions (layers at the card's share the card's prices).
+        self.layer_prices = tuple(self.prices if card is self.card else ActionPrices(card)
+                                  for card in self.design.layer_cards)
         self.timing = self.design.timing
         self.pipeline = Pipeline(self.timing, self.options.buffer_vectors)
         self.scheduler = Scheduler(ledger, chip_index)
@@ -217,7 +220,7 @@ class Engine:
                 run.pulses[li] += res.row_pulses
                 now = sched_events.now
                 for ti, (tt, activity) in enumerate(zip(timing.tiles, res.activity, strict=True)):
-                    sched_events.schedule(tile_events(self.prices, self.chip_index, tt, activity, res.vectors,
+                    sched_events.schedule(tile_events(self.layer_prices[li], self.chip_index, tt, activity, res.vectors,
                                                       int(sched.starts[li][ti, 0]), now))
                 sched_events.schedule_rows(int(sched.reduce[li][0]), digital_rows(
                     self.prices, layer.qlayer.index, res.digital_ops, res.input_bits, res.output_bits, res.pool_ops))

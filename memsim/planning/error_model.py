@@ -15,6 +15,12 @@ Gaussian mass of each bin gives the code-error probability and the expected squa
 variation is taken with the same σ; stuck-at
 faults and ADC clipping are left to the Monte Carlo measurement (``measure_code_errors``).
 
+A ranged ADC (step ``m > 1``, ``memsim.simulate.adc_steps``) or one with fewer bits (a plan's ``adc_bits``) also
+errs without any variation: the code ``min(round(P/m), 2**B − 1)`` stands for ``P`` with the deterministic
+error ``r = m·min(round(P/m), 2**B − 1) − P`` (rounding, and clipping above the calibrated range).
+``rounding_power`` is its mean square in accumulator LSB²; it is zero for a step of one level with a range
+that covers the partial sums.
+
 A code error ``Δ`` in ``(s, t)`` adds ``Δ·m·sig[k]·2**(d·t)`` to the accumulator, i.e. lands at accumulator bit
 ``c·s + d·t`` (+ log2 m); truncation discards the ``k`` low bits. ``information`` is the variance of the exact
 contribution of ``(s, t)`` over the calibration inputs, and ``flip_rate`` the fraction of truncated outputs
@@ -42,6 +48,8 @@ class LayerErrorModel:
     - ``p_code_error``: analytic probability that one conversion is wrong;
     - ``code_error_sq``: expected squared code error per conversion;
     - ``error_power``: expected squared accumulator error per output from variation, in accumulator LSB²;
+    - ``rounding_power``: mean squared accumulator error per output of the ADC's step and range alone (no
+      variation: rounding to the step, clipping at the top code), in accumulator LSB²;
     - ``information``: variance of the exact contribution per output, in accumulator LSB²;
     - ``flip_rate``: fraction of truncated outputs changed by replacing the contribution with its mean;
     - ``error_bit``: accumulator bit where a code error of 1 lands (``c·s + d·t + log2 m``);
@@ -53,12 +61,18 @@ class LayerErrorModel:
     p_code_error: np.ndarray
     code_error_sq: np.ndarray
     error_power: np.ndarray
+    rounding_power: np.ndarray
     information: np.ndarray
     flip_rate: np.ndarray
     error_bit: np.ndarray
     conversions: np.ndarray
     truncation_bits: int
     output_power: float
+
+    @property
+    def total_error_power(self) -> np.ndarray:
+        """``error_power + rounding_power``: everything the conversions of ``(s, t)`` get wrong, (S, T)."""
+        return self.error_power + self.rounding_power
 
     def to_dict(self) -> dict:
         out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
@@ -99,8 +113,12 @@ def _bin_stats(lo: np.ndarray, hi: np.ndarray, sigma: np.ndarray, step: int) -> 
 
 
 def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> LayerErrorModel:
-    """The analytic error model of one layer on integer layer inputs ``qx`` (see the module docstring)."""
+    """The analytic error model of one layer on integer layer inputs ``qx`` (see the module docstring).
+
+    ``card`` is the card the layer's tiles run on (``ChipDesign.layer_cards``: its ADC resolution is the
+    layer's)."""
     cell = card.cell
+    top = card.adc.max_code
     d = card.dac.bits
     step = layer.adc_step  # the layer's calibrated ADC step (memsim.simulate.adc_steps)
     enc = layer.encoded
@@ -122,6 +140,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     p_err = np.zeros((s_count, t_cycles))
     err_sq = np.zeros((s_count, t_cycles))
     err_power = np.zeros((s_count, t_cycles))
+    round_power = np.zeros((s_count, t_cycles))
     for r0, r1 in layer.row_groups:
         x = drives[:, :, r0:r1]
         shape = (t_cycles, n) + levels.shape[1:]
@@ -130,11 +149,15 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
         var = ((xf * xf) @ var_rows[r0:r1].reshape(r1 - r0, -1)).reshape(shape) + var_offset
         prob, sq = _code_error_stats(p, np.sqrt(var), step)
         scale = (step * enc.significance.astype(np.float64)) ** 2  # (K,)
+        # The ADC's own error without variation (rounding to the step, clipping at the top code), in steps.
+        r_sq = ((np.minimum(np.floor(p / step + 0.5), top) * step - p) / step) ** 2
         for s, kinds in enumerate(kinds_in):
             p_err[s] += prob[:, :, kinds, :].mean(axis=(1, 2, 3))
             err_sq[s] += sq[:, :, kinds, :].mean(axis=(1, 2, 3))
             err_power[s] += (sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2).mean(axis=(1, 2)) \
                 * cycle_sig.astype(np.float64) ** 2
+            round_power[s] += (r_sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2) \
+                .mean(axis=(1, 2)) * cycle_sig.astype(np.float64) ** 2
     n_groups = len(layer.row_groups)
     p_err /= n_groups
     err_sq /= n_groups
@@ -163,6 +186,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
         p_code_error=p_err,
         code_error_sq=err_sq,
         error_power=err_power,
+        rounding_power=round_power,
         information=information,
         flip_rate=flip,
         error_bit=error_bit,

@@ -14,18 +14,25 @@ A plan (docs/planning.md §Plans) gives, for every layer:
   weight lost at its top: in the bits that truncation discards;
 - ``discard``: partial sums ``(s, t)`` — weight slice ``s``, input cycle ``t`` — that are not converted;
 - ``compensation``: what replaces them: ``"zero"`` or ``"calibrated"`` (the mean of their exact contribution
-  over the calibration inputs, an integer added to the accumulator).
+  over the calibration inputs, an integer added to the accumulator);
+- ``adc_bits`` (schema 2): the resolution the layer's tile ADCs convert at, at most the card's ``adc.bits``
+  (absent: the card's). The layer's ADC range is then calibrated for that many codes (``--adc-range``), and a
+  SAR conversion with fewer bits takes fewer comparison cycles and the card's energy at that resolution
+  (``DeviceCard.with_adc_bits``).
 
 Plans are TOML::
 
-    schema_version = 1
+    schema_version = 2
     description = "..."
     [[layers]]
     layer = 0
     weight_bits = 6
     weight_shift = 2
+    adc_bits = 6
     compensation = "calibrated"
     discard = ["s0t0", "s0t1"]      # "s<slice>t<cycle>"
+
+Schema 1 plans (no ``adc_bits``) still load: every layer converts at the card's resolution.
 
 The conventional plan (every layer at the configured weight bits, offset 0, nothing discarded) is the
 baseline the planner is compared with.
@@ -44,7 +51,8 @@ from memsim.devices.validate import check_choice, check_int
 from memsim.encoding import slices_needed
 from memsim.files import atomic_write, check_writable, read_toml
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)  # what ``Plan.from_dict`` reads; schema 1 has no ``adc_bits``
 COMPENSATIONS = ("zero", "calibrated")
 _SUM = re.compile(r"s(\d+)t(\d+)")
 
@@ -57,10 +65,13 @@ class LayerPlan:
     weight_shift: int = 0
     discard: tuple[tuple[int, int], ...] = ()
     compensation: str = "calibrated"
+    adc_bits: int | None = None  # None: the card's adc.bits
 
     def __post_init__(self) -> None:
         check_int("plan.weight_bits", self.weight_bits, 1, 16)
         check_int("plan.weight_shift", self.weight_shift, 0, 16)
+        if self.adc_bits is not None:
+            check_int("plan.adc_bits", self.adc_bits, 1, 16)
         check_choice("plan.compensation", self.compensation, COMPENSATIONS)
         pairs = []
         for item in self.discard:
@@ -87,26 +98,22 @@ class Plan:
         return tuple(layer.weight_bits for layer in self.layers)
 
     def to_dict(self) -> dict:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "description": self.description,
-            "layers": [
-                {
-                    "layer": i,
-                    "weight_bits": lp.weight_bits,
-                    "weight_shift": lp.weight_shift,
-                    "compensation": lp.compensation,
-                    "discard": [f"s{s}t{t}" for s, t in lp.discard],
-                }
-                for i, lp in enumerate(self.layers)
-            ],
-        }
+        layers = []
+        for i, lp in enumerate(self.layers):
+            entry = {"layer": i, "weight_bits": lp.weight_bits, "weight_shift": lp.weight_shift}
+            if lp.adc_bits is not None:
+                entry["adc_bits"] = lp.adc_bits
+            entry["compensation"] = lp.compensation
+            entry["discard"] = [f"s{s}t{t}" for s, t in lp.discard]
+            layers.append(entry)
+        return {"schema_version": SCHEMA_VERSION, "description": self.description, "layers": layers}
 
     @classmethod
     def from_dict(cls, data: dict, origin: str = "plan") -> Plan:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; allowed {SCHEMA_VERSION}")
+        if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
+            raise ValueError(f"{origin}: schema_version = {version!r} is not supported; allowed "
+                             f"{', '.join(map(str, SCHEMA_VERSIONS))}")
         unknown = set(data) - {"schema_version", "description", "layers"}
         if unknown:
             raise ValueError(f"{origin}: unknown key {sorted(unknown)[0]!r}; allowed: schema_version, description, "
@@ -119,6 +126,8 @@ class Plan:
             if not isinstance(entry, dict):
                 raise ValueError(f"{origin}: layers[{i}] is not a table")
             allowed = {"layer", "weight_bits", "weight_shift", "compensation", "discard"}
+            if version >= 2:
+                allowed.add("adc_bits")
             extra = set(entry) - allowed
             if extra:
                 raise ValueError(f"{origin}: layers[{i}] has unknown key {sorted(extra)[0]!r}; allowed: "
@@ -135,8 +144,11 @@ class Plan:
                     raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form "
                                      f"'s<slice>t<cycle>'")
                 pairs.append((int(match[1]), int(match[2])))
-            layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),
-                                    entry.get("compensation", "calibrated")))
+            try:
+                layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),
+                                        entry.get("compensation", "calibrated"), entry.get("adc_bits")))
+            except ValueError as err:
+                raise ValueError(f"{origin}: layers[{i}]: {err}") from None
         description = data.get("description", "")
         if not isinstance(description, str):
             raise ValueError(f"{origin}: description must be a string")
@@ -158,16 +170,21 @@ def check_plan_output(path: str | os.PathLike[str]) -> Path:
 
 
 def check_plan_fits(
-    plan: Plan, n_layers: int, encoding: str, cell_bits: int, slices: int, cycles: tuple[int, ...]
+    plan: Plan, n_layers: int, encoding: str, cell_bits: int, slices: int, cycles: tuple[int, ...],
+    adc_bits: int = 16,
 ) -> None:
     """Reject a plan that does not fit the network or the hardware, with one line naming the problem.
 
     ``slices`` is the most columns per column set the hardware gives a weight ``S``; each layer is mapped on
-    the slices its weight bits need, which is its discard grid. ``cycles`` are each layer's input cycles.
+    the slices its weight bits need, which is its discard grid. ``cycles`` are each layer's input cycles;
+    ``adc_bits`` the hardware ADC's resolution, which a plan may lower but not raise.
     """
     if len(plan.layers) != n_layers:
         raise ValueError(f"plan has {len(plan.layers)} layers; the network has {n_layers}")
     for i, lp in enumerate(plan.layers):
+        if lp.adc_bits is not None and lp.adc_bits > adc_bits:
+            raise ValueError(f"plan layer {i}: adc_bits = {lp.adc_bits} is out of range; the hardware ADC has "
+                             f"{adc_bits} bits, allowed 1..{adc_bits}")
         need = slices_needed(encoding, lp.weight_bits, cell_bits)
         if need > slices:
             raise ValueError(

@@ -6,23 +6,34 @@ variation. Every accuracy here is measured on the calibration split by Monte Car
 instances (seed ``config.seed + PLANNING_SEED_OFFSET``); ``evaluate`` then compares plans on the test split
 with the config's own seed, so evaluation chips are never the chips the planner used.
 
+Feasibility is judged like the final verdict: a candidate is feasible when the one-sided 95 % bootstrap bound
+on its paired accuracy drop below the ideal (calibration inputs × planning chips,
+``memsim.metrics.paired_drop_bound``) is within the budget, so the margin each candidate keeps follows from
+its own interval (the optional ``margin`` adds to it).
+
 Search, guided by the analytic error model (``memsim.planning.error_model``) and verified by simulation:
 
-1. *Precision and placement.* For each weight precision ``Bw`` (uniform over layers, from the hardware's
-   down), each layer's shift ``h`` (``memsim.planning.plan``: resolution kept versus largest weights saturated) is
-   chosen where the predicted error — weight quantization and saturation error plus the error model's
-   variation error — is least, relative to the layer's output power. Fewer bits at a fine scale leave the
-   upper slices empty (level 0, discarded for free) and move the remaining variation errors toward the bits
-   that truncation discards. Each candidate is simulated.
-2. *Discarding.* For the best precisions, every partial sum ``(l, s, t)`` is scored by what discarding it
-   costs — the information it carries minus the variation error it brings, relative to the layer's output
-   power — per joule its conversions cost. Sums that carry no information (empty slices, input bits that
-   are always zero) go first and free; the rest in order of score, and the longest prefix that keeps the
-   accuracy within budget is found by bisection, each step simulated.
-The feasible plan with the highest COPE wins once it also holds the target on ``plan_chips`` fresh planning
-chips (seed ``config.seed + REVERIFY_SEED_OFFSET``; otherwise the next feasible one is tried): the best of
-many candidates scored on the same chips flatters itself. If none holds, the most accurate plan is returned and
-the result says so.
+1. *Precision and placement.* For each weight precision ``Bw`` from the hardware's down, each layer's shift
+   ``h`` (``memsim.planning.plan``: resolution kept versus largest weights saturated) is chosen where the
+   predicted error — weight quantization and saturation error plus the error model's variation and ADC
+   error — is least, relative to the layer's output power. Fewer bits at a fine scale leave the upper slices
+   empty (level 0, discarded for free) and move the remaining variation errors toward the bits that
+   truncation discards; with state-dependent σ the shift also decides which levels the cells use. Each
+   uniform precision is simulated; from the best, one layer at a time drops a bit while the plan stays
+   feasible and gains COPE.
+2. *ADC resolution.* Per layer, the tile ADCs drop a bit at a time (the range re-calibrated for fewer codes,
+   the conversion priced by the card's energy law at that resolution) while feasible and gaining.
+3. *Discarding.* Every partial sum ``(l, s, t)`` is scored by what discarding it costs — the information it
+   carries minus the error (variation and ADC) it brings, relative to the layer's output power — per joule
+   it saves: its conversions, and when it empties its input cycle, that cycle's array reads, DAC drives and
+   register feed (a whole cycle is also a candidate move). Sums that carry no information go first and free;
+   the rest greedily in order of score, and the longest prefix that stays feasible is found by bisection,
+   each step simulated. Discarding starts from the plan so far and from the most accurate precision; from
+   an infeasible start the sums predicted to bring more error than information go first.
+The feasible plan with the highest COPE wins once it also holds on ``plan_chips`` fresh planning chips (seed
+``config.seed + REVERIFY_SEED_OFFSET``; otherwise the next feasible one is tried): the best of many
+candidates scored on the same chips flatters itself. If none holds, the plan with the smallest drop bound is
+returned and the result says so.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ import numpy as np
 from memsim.devices.card import DeviceCard, load_card
 from memsim import metrics
 from memsim.config import SimConfig
+from memsim.encoding import input_slices
 from memsim.workload.datasets import Dataset
 from memsim.planning.error_model import LayerErrorModel, analyze_layer, measure_error_positions
 from memsim.planning.plan import LayerPlan, Plan
@@ -62,6 +74,8 @@ class PlanScore:
     ops: int
     cope_gop_per_j: float
     correct: np.ndarray | None = field(default=None, compare=False)  # (chips, inputs): each answer right?
+    drop: float = field(default=float("nan"), compare=False)  # paired accuracy drop below the ideal
+    drop_bound: float = field(default=float("nan"), compare=False)  # its one-sided 95 % upper bound
 
     @classmethod
     def from_figures(cls, plan: Plan, figures: dict, correct: np.ndarray | None = None) -> PlanScore:
@@ -137,9 +151,10 @@ def _layer_inputs(design, x: np.ndarray) -> list[np.ndarray]:
 
 def error_models(config: SimConfig, plan: Plan, workload: Workload) -> tuple[LayerErrorModel, ...]:
     """The analytic error model of every layer of ``plan`` on the workload's data."""
-    card, _, design = prepare(config, plan=plan, workload=workload)
+    _, _, design = prepare(config, plan=plan, workload=workload)
     inputs = _layer_inputs(design, workload.data.x)
-    return tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs, strict=True))
+    return tuple(analyze_layer(layer, card, qx)
+                 for layer, card, qx in zip(design.layers, design.layer_cards, inputs, strict=True))
 
 
 def _quantization_power(network, design, inputs: list[np.ndarray]) -> list[float]:
@@ -152,47 +167,110 @@ def _quantization_power(network, design, inputs: list[np.ndarray]) -> list[float
     return out
 
 
-def _best_shifts(config: SimConfig, workload: Workload, bits: int) -> Plan:
-    """Per layer, the shift ``h`` in ``0 .. weight_bits − bits + 1`` (from range-preserving to about the
-    conventional resolution) whose predicted error (quantization + variation, relative to output power) is
-    least."""
+def _precision_table(config: SimConfig, workload: Workload, bits_range: range) -> dict[int, list[tuple[int, float]]]:
+    """Per weight precision ``Bw`` and layer, the shift ``h`` in ``0 .. weight_bits − Bw + 1`` (from
+    range-preserving to about the conventional resolution) whose predicted error — weight quantization and
+    saturation plus the error model's variation and ADC error, relative to the layer's output power — is
+    least, with that relative error: ``{Bw: [(h, error) per layer]}``."""
     n_layers = len(workload.network.crossbar_layers)
-    best = [0] * n_layers
-    best_err = [np.inf] * n_layers
-    for h in range(0, config.weight_bits - bits + 2):
-        plan = Plan(tuple(LayerPlan(bits, h, (), "calibrated") for _ in range(n_layers)))
-        card, _, design = prepare(config, plan=plan, workload=workload)
-        inputs = _layer_inputs(design, workload.data.x)
-        quant = _quantization_power(workload.network, design, inputs)
-        for i, (layer, qx) in enumerate(zip(design.layers, inputs, strict=True)):
-            model = analyze_layer(layer, card, qx)
-            rel = (float(model.error_power.sum()) + quant[i]) / max(model.output_power, 1e-300)
-            if rel < best_err[i]:
-                best[i], best_err[i] = h, rel
-    return Plan(tuple(LayerPlan(bits, best[i], (), "calibrated") for i in range(n_layers)))
+    table: dict[int, list[tuple[int, float]]] = {}
+    for bits in bits_range:
+        best = [(0, np.inf)] * n_layers
+        for h in range(0, config.weight_bits - bits + 2):
+            plan = Plan(tuple(LayerPlan(bits, h, (), "calibrated") for _ in range(n_layers)))
+            _, _, design = prepare(config, plan=plan, workload=workload)
+            inputs = _layer_inputs(design, workload.data.x)
+            quant = _quantization_power(workload.network, design, inputs)
+            for i, (layer, card, qx) in enumerate(zip(design.layers, design.layer_cards, inputs, strict=True)):
+                model = analyze_layer(layer, card, qx)
+                rel = (float(model.total_error_power.sum()) + quant[i]) / max(model.output_power, 1e-300)
+                if rel < best[i][1]:
+                    best[i] = (h, rel)
+        table[bits] = best
+    return table
 
 
-def _energy_per_conversion(card: DeviceCard) -> float:
-    """Energy one discarded conversion saves: ADC + sample-and-hold + shift-and-add."""
-    return (card.adc.convert_cost().energy_j + card.sample_hold.sample_cost().energy_j
-            + card.shift_add.shift_add_cost().energy_j)
+def _with_layer(plan: Plan, i: int, **changes) -> Plan:
+    """``plan`` with layer ``i``'s fields changed."""
+    layers = list(plan.layers)
+    layers[i] = replace(layers[i], **changes)
+    return Plan(tuple(layers))
 
 
-def _discard_order(models, plan: Plan, e_conv: float) -> tuple[list, list]:
-    """(free discards, ranked candidates) as lists of (layer, s, t)."""
-    free, ranked = [], []
-    for li, model in enumerate(models):
+@dataclass(frozen=True)
+class _Prices:
+    """What the partial sums of one layer cost per inference, in joules (``_discard_moves``): ``conversion``
+    (S, T), the conversions of ``(s, t)`` with their sample-and-hold, shift-and-add and accumulation at the
+    layer's ADC resolution; ``cycle`` (T,), what a cycle costs besides its conversions and is saved only when
+    every sum of the cycle is discarded: the array reads, the DAC drives of its non-zero inputs and the
+    register feed of every row."""
+
+    conversion: np.ndarray
+    cycle: np.ndarray
+
+
+def _layer_prices(layer, card: DeviceCard, model: LayerErrorModel, qx: np.ndarray) -> _Prices:
+    """The ``_Prices`` of one layer on its integer calibration inputs ``qx`` (its input vectors)."""
+    parts = card.components()
+    energy = {(c, a): parts[c].cost(a).energy_j for c, a in
+              (("adc", "convert"), ("sample_hold", "sample"), ("shift_add", "shift_add"),
+               ("register", "accumulate"), ("crossbar", "read"), ("dac", "drive"), ("register", "feed"))}
+    vectors = layer.vectors_per_inference
+    per_conversion = (energy["adc", "convert"] + energy["sample_hold", "sample"] + energy["shift_add", "shift_add"]
+                      + energy["register", "accumulate"])
+    conversion = model.conversions * vectors * per_conversion
+    d = card.dac.bits
+    drives = input_slices(qx, layer.qlayer.in_format.bits, d)  # (T, N, R)
+    nonzero = (drives != 0).mean(axis=1) if drives.shape[1] else np.zeros(drives.shape[::2])  # (T, R)
+    cycle = np.zeros(drives.shape[0])
+    for tile in layer.mapping.tiles:
+        for r0, r1 in tile.row_groups:
+            rows = slice(tile.row_start + r0, tile.row_start + r1)
+            cycle += (energy["crossbar", "read"] + nonzero[:, rows].sum(axis=1) * energy["dac", "drive"]
+                      + (r1 - r0) * d * energy["register", "feed"])
+    return _Prices(conversion, cycle * vectors)
+
+
+def _discard_moves(models, prices: list[_Prices], plan: Plan) -> tuple[list, list]:
+    """(free discards, ranked moves) for ``plan``: a move is a list of ``(layer, s, t)`` discarded together.
+
+    Free: sums that carry no information (empty slices, input bits that are always zero). The rest are
+    ordered greedily by predicted damage per joule saved, smallest first: the damage of discarding ``(s, t)``
+    is its information minus the error it brings (variation and ADC), relative to the layer's output power;
+    a move saves its conversions and, when it empties its cycle, the cycle's array reads, drives and feed. The
+    candidates of each round are every single kept sum and every cycle's remaining sums as one move, so a
+    cycle that is cheap to empty goes as a whole."""
+    kept = []
+    free, damage = [], []
+    for li, (model, lp) in enumerate(zip(models, plan.layers, strict=True)):
+        keep = np.ones(model.information.shape, dtype=bool)
+        for s, t in lp.discard:
+            keep[s, t] = False
         power = max(model.output_power, 1e-300)
-        for s in range(model.information.shape[0]):
-            for t in range(model.information.shape[1]):
-                if model.information[s, t] == 0:
-                    free.append((li, s, t))
-                    continue
-                damage = (model.information[s, t] - model.error_power[s, t]) / power
-                saved = model.conversions[s, t] * e_conv
-                ranked.append((damage / saved, (li, s, t)))
-    ranked.sort()
-    return free, [key for _, key in ranked]
+        damage.append((model.information - model.total_error_power) / power)
+        for s, t in zip(*np.nonzero(keep & (model.information == 0)), strict=True):
+            free.append((li, int(s), int(t)))
+            keep[s, t] = False
+        kept.append(keep)
+    moves = []
+    while True:
+        best = None
+        for li, keep in enumerate(kept):
+            for t in np.flatnonzero(keep.any(axis=0)):
+                sums = np.flatnonzero(keep[:, t])
+                empties = prices[li].cycle[t]
+                options = [[int(s)] for s in sums] + ([[int(s) for s in sums]] if len(sums) > 1 else [])
+                for group in options:
+                    saved = float(prices[li].conversion[group, t].sum()) + (empties if len(group) == len(sums)
+                                                                             else 0.0)
+                    key = float(damage[li][group, t].sum()) / max(saved, 1e-300)
+                    if best is None or key < best[0]:
+                        best = (key, [(li, s, int(t)) for s in group])
+        if best is None:
+            return free, moves
+        moves.append(best[1])
+        for li, s, t in best[1]:
+            kept[li][s, t] = False
 
 
 def _with_discards(plan: Plan, sums: list) -> Plan:
@@ -202,25 +280,29 @@ def _with_discards(plan: Plan, sums: list) -> Plan:
     return Plan(tuple(replace(lp, discard=lp.discard + tuple(extra.get(i, ()))) for i, lp in enumerate(plan.layers)))
 
 
+MIN_ADC_BITS = 3  # the lowest ADC resolution the planner tries (where the card's energy law allows)
+
+
 def plan_network(
     config: SimConfig,
     budget: float = 0.01,
     plan_chips: int = PLAN_CHIPS,
     min_weight_bits: int = 3,
-    margin: float | None = None,
+    margin: float = 0.0,
     log: Callable[[str], None] | None = None,
 ) -> PlanningResult:
     """Search for the plan that maximizes COPE within ``budget`` of the ideal quantized accuracy.
 
-    ``budget`` is a fraction (0.01 = 1 percentage point). The search holds calibration accuracy to
-    ``ideal − budget + margin``: the margin (default half the budget) leaves room for the difference between
-    calibration and test data — with a few hundred calibration images, one image is a few tenths of a
-    point, and a plan tuned to the last image of the budget on one split misses it on the other about half
-    the time. See the module docstring for the method.
+    ``budget`` is a fraction (0.01 = 1 percentage point). A candidate is *feasible* when the one-sided 95 %
+    bootstrap bound on its paired accuracy drop below the ideal, over the calibration inputs and the planning
+    chips (``memsim.metrics.paired_drop_bound``), plus ``margin`` (default 0) is within the budget: the margin
+    the search keeps follows from the interval of each candidate, and the verdict on test data uses the same
+    rule. See the module docstring for the method.
     """
     if not 0 <= budget < 1:
         raise ValueError(f"budget = {budget!r} is out of range; allowed [0, 1) (a fraction: 0.01 = 1 point)")
-    margin = budget / 2 if margin is None else margin
+    if margin is None:
+        margin = 0.0
     if not 0 <= margin <= budget:
         raise ValueError(f"margin = {margin!r} is out of range; allowed [0, budget = {budget!r}]")
     if plan_chips < 1:
@@ -231,68 +313,143 @@ def plan_network(
     n_layers = len(calibration.network.crossbar_layers)
     seed = config.seed + PLANNING_SEED_OFFSET
     conventional = Plan.conventional(n_layers, config.weight_bits)
-    ideal = _ideal_accuracy(config, conventional, calibration)
+    ideal_correct = _ideal_correct(config, conventional, calibration)
+    ideal = float(np.mean(ideal_correct))
     target = ideal - budget + margin
     evaluations = 0
+    limit = budget - margin
 
-    def run(plan: Plan) -> PlanScore:
+    def run(plan: Plan, chip_seed: int = seed) -> PlanScore:
         nonlocal evaluations
         evaluations += 1
-        result = score(config, plan, calibration, plan_chips, seed)
-        say(f"  {_describe(plan)}: accuracy {result.accuracy:.4f}, COPE {result.cope_gop_per_j:.4g} GOP/J")
+        result = score(config, plan, calibration, plan_chips, chip_seed)
+        drop, bound = metrics.paired_drop_bound(ideal_correct, result.correct,
+                                                np.random.default_rng(config.seed + CONFIDENCE_SEED_OFFSET))
+        result = replace(result, drop=drop, drop_bound=bound)
+        say(f"  {_describe(plan)}: accuracy {result.accuracy:.4f} (drop bound {100 * bound:.2f} points), "
+            f"COPE {result.cope_gop_per_j:.4g} GOP/J")
         return result
 
-    say(f"ideal quantized accuracy {ideal:.4f} on calibration; planning target {target:.4f} "
-        f"(budget {budget:g}, margin {margin:g})")
+    def feasible(result: PlanScore) -> bool:
+        return result.drop_bound <= limit
+
+    say(f"ideal quantized accuracy {ideal:.4f} on calibration; a plan is feasible when the 95 % bound on its "
+        f"accuracy drop is within {100 * limit:g} points")
     base = run(conventional)
     candidates: list[PlanScore] = [base]
-    precision = []
-    for bits in range(config.weight_bits, min_weight_bits - 1, -1):
-        plan = _best_shifts(config, calibration, bits)
-        result = run(plan)
-        candidates.append(result)
-        precision.append(result)
-    # Discarding, from the two most accurate precisions that are feasible (or simply most accurate).
-    precision.sort(key=lambda r: (r.accuracy >= target, r.accuracy, -max(r.plan.weight_bits)), reverse=True)
-    e_conv = _energy_per_conversion(card)
+
+    def best_of(results: list[PlanScore]) -> PlanScore:
+        """The feasible one with the highest COPE, else the one with the smallest drop bound."""
+        ok = [r for r in results if feasible(r)]
+        return max(ok, key=lambda r: r.cope_gop_per_j) if ok else min(results, key=lambda r: r.drop_bound)
+
+    # 1. Uniform precision, each layer at its best shift.
+    table = _precision_table(config, calibration, range(config.weight_bits, min_weight_bits - 1, -1))
+    uniform = []
+    for bits, shifts in table.items():
+        plan = Plan(tuple(LayerPlan(bits, h, (), "calibrated") for h, _ in shifts))
+        uniform.append(run(plan))
+    candidates += uniform
+    current = best_of(uniform)
+    # 2. Per-layer precision: lower one layer's weight bits at a time while the plan stays feasible and gains.
+    improved = feasible(current)
+    while improved:
+        improved = False
+        for i in range(n_layers):
+            bits = current.plan.layers[i].weight_bits - 1
+            if bits < min_weight_bits:
+                continue
+            trial = run(_with_layer(current.plan, i, weight_bits=bits, weight_shift=table[bits][i][0]))
+            candidates.append(trial)
+            if feasible(trial) and trial.cope_gop_per_j > current.cope_gop_per_j:
+                current, improved = trial, True
+    # 3. Per-layer ADC resolution: lower it one bit at a time while feasible (the range is re-calibrated for
+    # the fewer codes, and the card's energy law prices the conversion).
+    lowest = _lowest_adc_bits(card)
+    if feasible(current):
+        for i in range(n_layers):
+            for bits in range(card.adc.bits - 1, lowest - 1, -1):
+                trial = run(_with_layer(current.plan, i, adc_bits=bits))
+                candidates.append(trial)
+                if not (feasible(trial) and trial.cope_gop_per_j > current.cope_gop_per_j):
+                    break
+                current = trial
+    # 4. Discarding, from the plan so far and from the most accurate uniform precision (feasible or not).
+    starts = [current] + [r for r in [min(uniform, key=lambda r: r.drop_bound)] if r.plan != current.plan]
     models: tuple[LayerErrorModel, ...] = ()
-    for start in precision[:2]:
-        models_here = error_models(config, start.plan, calibration)
+    for start in starts:
+        models_here, prices = _models_and_prices(config, start.plan, calibration)
         if not models:
             models = models_here
-        free, ranked = _discard_order(models_here, start.plan, e_conv)
-        lo_result = run(_with_discards(start.plan, free))
-        candidates.append(lo_result)
-        if lo_result.accuracy < target:
-            continue
-        lo, hi = 0, len(ranked)
+        free, moves = _discard_moves(models_here, prices, start.plan)
+        first = run(_with_discards(start.plan, free))
+        candidates.append(first)
+        if not feasible(first):
+            # From an infeasible start, first discard what the model says brings more error than information.
+            helpful = [m for m in moves if sum(_damage(models_here, m)) < 0]
+            if not helpful:
+                continue
+            first = run(_with_discards(start.plan, free + [x for m in helpful for x in m]))
+            candidates.append(first)
+            if not feasible(first):
+                continue
+            free = free + [x for m in helpful for x in m]
+            moves = [m for m in moves if m not in helpful]
+        lo, hi = 0, len(moves)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            result = run(_with_discards(start.plan, free + ranked[:mid]))
-            candidates.append(result)
-            if result.accuracy >= target:
+            trial = run(_with_discards(start.plan, free + [x for m in moves[:mid] for x in m]))
+            candidates.append(trial)
+            if feasible(trial):
                 lo = mid
             else:
                 hi = mid - 1
     # The best of many candidates scored on the same chips flatters itself (winner's curse): the choice is
     # re-verified on fresh planning chips, falling back to the next feasible candidate until one holds.
-    feasible = sorted((c for c in candidates if c.accuracy >= target), key=lambda c: -c.cope_gop_per_j)
+    ranked = sorted((c for c in candidates if feasible(c)), key=lambda c: -c.cope_gop_per_j)
     reverified = None
     best = None
-    for candidate in feasible:
-        evaluations += 1
-        reverified = score(config, candidate.plan, calibration, plan_chips, config.seed + REVERIFY_SEED_OFFSET)
-        say(f"  re-verified {_describe(candidate.plan)} on fresh chips: accuracy {reverified.accuracy:.4f}")
-        if reverified.accuracy >= target:
-            best = candidate
+    for candidate in ranked:
+        check = run(candidate.plan, config.seed + REVERIFY_SEED_OFFSET)
+        say(f"  re-verified on fresh chips: drop bound {100 * check.drop_bound:.2f} points")
+        if feasible(check):
+            best, reverified = candidate, check
             break
     if best is None:
-        best = max(candidates, key=lambda c: (c.accuracy, c.cope_gop_per_j))
-        reverified = None
+        best = min(candidates, key=lambda c: (c.drop_bound, -c.cope_gop_per_j))
     description = (f"memsim plan: card {card.name}, budget {budget:g}, {plan_chips} planning chips, "
                    f"COPE {best.cope_gop_per_j:.4g} vs {base.cope_gop_per_j:.4g} GOP/J on calibration")
     plan = replace(best.plan, description=description)
     return PlanningResult(plan, base, best, ideal, target, reverified is not None, evaluations, models, reverified)
+
+
+def _lowest_adc_bits(card: DeviceCard) -> int:
+    """The lowest ADC resolution the card can price: ``MIN_ADC_BITS`` or the bottom of its energy law."""
+    for bits in range(MIN_ADC_BITS, card.adc.bits + 1):
+        try:
+            card.with_adc_bits(bits).adc.convert_cost()
+        except ValueError:
+            continue
+        return bits
+    return card.adc.bits
+
+
+def _damage(models, move: list) -> list[float]:
+    """Predicted damage of each sum of a move (``_discard_moves``)."""
+    return [float((models[li].information[s, t] - models[li].total_error_power[s, t])
+                  / max(models[li].output_power, 1e-300)) for li, s, t in move]
+
+
+def _models_and_prices(config: SimConfig, plan: Plan, workload: Workload):
+    """The error model and the ``_Prices`` of every layer of ``plan`` on the workload's data."""
+    _, _, design = prepare(config, plan=plan, workload=workload)
+    inputs = _layer_inputs(design, workload.data.x)
+    models, prices = [], []
+    for layer, card, qx in zip(design.layers, design.layer_cards, inputs, strict=True):
+        model = analyze_layer(layer, card, qx)
+        models.append(model)
+        prices.append(_layer_prices(layer, card, model, qx))
+    return tuple(models), prices
 
 
 def evaluate(config: SimConfig, plan: Plan, chips: int) -> tuple[PlanScore, PlanScore]:
@@ -304,20 +461,23 @@ def evaluate(config: SimConfig, plan: Plan, chips: int) -> tuple[PlanScore, Plan
 
 def _describe(plan: Plan) -> str:
     bits = "/".join(f"{lp.weight_bits}>>{lp.weight_shift}" for lp in plan.layers)
+    adc = "/".join("-" if lp.adc_bits is None else str(lp.adc_bits) for lp in plan.layers)
     dropped = sum(len(lp.discard) for lp in plan.layers)
-    return f"bits>>shift {bits}, {dropped} sums discarded"
+    return f"bits>>shift {bits}, ADC bits {adc}, {dropped} sums discarded"
 
 
 def error_report(config: SimConfig, plan: Plan, chips: int) -> tuple[tuple[LayerErrorModel, ...], list[dict]]:
     """The analytic error model of every layer of ``plan`` on the calibration data, and the Monte Carlo
     histogram of where each layer's accumulator errors land (planning chips)."""
     calibration, _ = split_for_planning(load_workload(config))
-    card, _, design = prepare(config, plan=plan, workload=calibration)
+    _, _, design = prepare(config, plan=plan, workload=calibration)
     inputs = _layer_inputs(design, calibration.data.x)
     rng = np.random.default_rng(config.seed + PLANNING_SEED_OFFSET)
-    models = tuple(analyze_layer(layer, card, qx) for layer, qx in zip(design.layers, inputs, strict=True))
+    cards = design.layer_cards
+    models = tuple(analyze_layer(layer, card, qx) for layer, card, qx in zip(design.layers, cards, inputs,
+                                                                            strict=True))
     positions = [measure_error_positions(layer, card, qx, chips, rng)
-                 for layer, qx in zip(design.layers, inputs, strict=True)]
+                 for layer, card, qx in zip(design.layers, cards, inputs, strict=True)]
     return models, positions
 
 
@@ -347,6 +507,7 @@ def compare_row(config: SimConfig, result: PlanningResult, chips: int, budget: f
         "target_accuracy": ideal_test - budget,
         "feasible_on_calibration": result.feasible,
         "reverified_accuracy_calibration": None if result.reverified is None else result.reverified.accuracy,
+        "accuracy_drop_upper_95_calibration": result.planned_calibration.drop_bound,
         "accuracy_drop": drop,
         "accuracy_drop_upper_95": bound,
         "within_budget_on_test": bound <= budget,

@@ -33,6 +33,7 @@ def test_plan_round_trips_through_toml(tmp_path):
         ('[[layers]]\nweight_bits = 8\ndiscard = ["slice0"]\n', "is not of the form"),
         ("[[layers]]\nweight_bits = 8\nbits = 3\n", "unknown key 'bits'"),
         ("[[layers]]\nweight_bits = 8\ncompensation = 'median'\n", "plan.compensation"),
+        ("[[layers]]\nweight_bits = 8\nadc_bits = 6\n", "unknown key 'adc_bits'"),  # schema 1 has none
     ],
 )
 def test_plans_that_do_not_fit_are_rejected(layers, fragment, tmp_path, run_cli, monkeypatch):
@@ -74,3 +75,57 @@ def test_weight_shift_keeps_resolution_and_saturates():
             assert f.qlayer.shift == w.qlayer.shift + 3
         assert np.abs(w.qlayer.qw).max() < 16  # range-preserving: nothing saturates
         assert f.qlayer.qw.min() == -16 or f.qlayer.qw.max() == 15  # finer: the largest weights saturate
+
+
+def test_schema_1_plans_load_and_schema_2_adds_adc_bits(tmp_path):
+    old = tmp_path / "old.toml"
+    old.write_text("schema_version = 1\n[[layers]]\nweight_bits = 6\nweight_shift = 1\n")
+    assert Plan.load(old).layers == (LayerPlan(6, 1),)
+    assert Plan.load(old).layers[0].adc_bits is None
+    plan = Plan((LayerPlan(6, 1, ((0, 0),), "calibrated", 5), LayerPlan(8)))
+    path = tmp_path / "new.toml"
+    plan.save(path)
+    text = path.read_text()
+    assert "schema_version = 2" in text and "adc_bits = 5" in text and text.count("adc_bits") == 1
+    assert Plan.load(path) == plan
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    ("adc_bits = 9", "plan layer 0: adc_bits = 9 is out of range; the hardware ADC has 8 bits"),
+    ("adc_bits = 0", "plan.adc_bits"),
+    ("adc_bits = 'six'", "plan.adc_bits"),
+    ("adc_bits = 3", "adc.bits = 3 is outside the energy table"),
+])
+def test_plan_adc_bits_are_checked(entry, fragment, tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "plan.toml"
+    path.write_text("schema_version = 2\n[[layers]]\nweight_bits = 8\n" + entry + "\n"
+                    + "[[layers]]\nweight_bits = 8\n" * 2)
+    code, _, err = run_cli(["simulate", "--plan", str(path)])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and fragment in lines[0], err
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_layer_at_fewer_adc_bits_pays_that_resolution_and_ranges_for_it():
+    """A plan's per-layer ADC resolution: conversions priced by the card's energy table at that resolution,
+    SAR latency ``(bits + 1)·t_cycle``, and the calibrated range re-fitted for the fewer codes."""
+    cfg = SimConfig(trace="", card_overrides={"cell": {"variation": {"model": "none"}}})
+    full = simulate(cfg, plan=Plan(tuple(LayerPlan(8) for _ in range(3))))
+    low = simulate(cfg, plan=Plan((LayerPlan(8, adc_bits=5), LayerPlan(8), LayerPlan(8))))
+    card = full.card
+    assert low.design.layers[0].adc_bits == 5 and low.design.layers[1].adc_bits is None
+    assert low.design.layer_cards[0].adc.bits == 5 and low.design.layer_cards[1] is low.design.card
+    # Same conversions; layer 0's at the 5-bit energy (0.99 pJ on isaac-2016) instead of the 8-bit one.
+    counts = full.ledger.counts()[("adc", "convert")]
+    assert low.ledger.counts()[("adc", "convert")] == counts
+    conv_rows = [r for r in low.ledger.rows if r.component == "adc" and r.action == "convert"]
+    e5, e8 = card.with_adc_bits(5).adc.convert_cost().energy_j, card.adc.convert_cost().energy_j
+    assert e5 == pytest.approx(0.99e-12) and e8 == pytest.approx(1.67e-12)
+    for r in conv_rows:
+        price = e5 if r.layer == 0 else e8
+        assert r.energy_zj == pytest.approx(r.count * price * 1e21, rel=1e-9)
+    assert low.summary()["energy_j"] < full.summary()["energy_j"]
+    assert low.design.timing[0].tiles[0].times.conv < full.design.timing[0].tiles[0].times.conv
+    # Fewer codes cover the same calibrated partial sums with a coarser power-of-two step.
+    assert low.design.layers[0].adc_step > full.design.layers[0].adc_step
