@@ -322,6 +322,20 @@ class DeviceCard:
         return replace(self, adc=replace(self.adc, bits=bits),
                        sources={**self.sources, "adc.bits": f"plan: {bits}-bit conversions"})
 
+    def with_sigma_scale(self, factor: float) -> DeviceCard:
+        """This card with its programming-variation sigma multiplied by ``factor`` (the ``sigma_scale`` study
+        parameter): ``sigma'(L, G) = factor·sigma(L, G)`` for whatever model the card has
+        (``SigmaModelBase.scaled``; ``none`` is unchanged). ``factor`` must be finite and ``>= 0``
+        (``ValueError`` naming ``sigma_scale`` otherwise). The source of every ``cell.variation`` number then
+        says that it was scaled, since the scaled value is not the one its source gives; ``factor == 1`` returns the
+        card itself."""
+        variation = self.cell.variation.scaled(factor)
+        if variation is self.cell.variation:
+            return self
+        note = f" [multiplied by {factor:g}, the sigma_scale study parameter]"
+        sources = {k: v + note if k.startswith("cell.variation.") else v for k, v in self.sources.items()}
+        return replace(self, cell=replace(self.cell, variation=variation), sources=sources)
+
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""
         xb, cell, adc = self.crossbar, self.cell, self.adc

@@ -3,14 +3,16 @@
 A cell programmed to level ``L`` with target ``G(L)`` lands at ``G(L) + sigma(G(L))·eps``
 (docs/devices.md §Programming variation); this module only supplies ``sigma``, the cell
 (``devices.memristor``) draws ``eps``.
-Every model is a frozen dataclass with ``sigma_s(levels, g_target_s) -> sigma`` in siemens per cell and an
-``is_zero`` property (true when the model cannot produce a non-zero sigma; the cell then draws no random
-numbers). ``SIGMA_MODELS`` maps the card/config name to the class.
+Every model is a frozen dataclass derived from ``SigmaModelBase`` with ``sigma_s(levels, g_target_s) -> sigma``
+in siemens per cell, an ``is_zero`` property (true when the model cannot produce a non-zero sigma; the cell
+then draws no random numbers) and ``scaled(factor)``, the same model with every sigma multiplied by
+``factor`` (the ``sigma_scale`` study parameter); each model supplies only its scaling rule
+(``_scaled_fields``). ``SIGMA_MODELS`` maps the card/config name to the class.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -21,7 +23,28 @@ _PREFIX = "cell.variation"
 
 
 @dataclass(frozen=True)
-class NoVariation:
+class SigmaModelBase:
+    """What every sigma model shares: ``scaled(factor)``, the model of ``sigma'(G) = factor·sigma(G)``.
+
+    Equation: ``sigma'(L, G) = f·sigma(L, G)`` for every level and conductance, ``f >= 0`` (``f = 0`` gives
+    no variation, ``f = 1`` the model itself). Source: none; ``f`` is a study parameter (``sigma_scale``,
+    ``memsim simulate --sigma-scale``), not a measured figure. Each model supplies its rule as
+    ``_scaled_fields(f)``: the fields to replace so that its sigma is multiplied by ``f``.
+    """
+
+    def scaled(self, factor: float) -> SigmaModelBase:
+        """This model with every sigma multiplied by ``factor`` (finite, ``>= 0``; else ``ValueError`` naming
+        ``sigma_scale``). ``factor == 1`` (or a model with nothing to scale) returns the model itself."""
+        f = check_nonnegative("sigma_scale", factor)
+        changes = {} if f == 1.0 else self._scaled_fields(f)
+        return replace(self, **changes) if changes else self
+
+    def _scaled_fields(self, factor: float) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} does not say how its sigma scales")
+
+
+@dataclass(frozen=True)
+class NoVariation(SigmaModelBase):
     """No programming variation: ``sigma = 0`` for every cell. Valid for any level and conductance."""
 
     model: ClassVar[str] = "none"
@@ -35,9 +58,13 @@ class NoVariation:
         """Zeros of the shape of ``g_target_s``."""
         return np.zeros(np.shape(g_target_s), dtype=np.float64)
 
+    def _scaled_fields(self, factor: float) -> dict:
+        """Nothing to scale: ``f·0 = 0``."""
+        return {}
+
 
 @dataclass(frozen=True)
-class Proportional:
+class Proportional(SigmaModelBase):
     """Proportional variation ``sigma = sigma_rel·G``, the common "x % variation" model (docs/devices.md §Proportional).
 
     Absolute error grows with conductance, as in the RRAM data of Prakash & Hwang (Phys. Sci. Rev. 2016).
@@ -58,9 +85,13 @@ class Proportional:
         """``sigma_rel·G`` per cell (siemens)."""
         return self.sigma_rel * np.asarray(g_target_s, dtype=np.float64)
 
+    def _scaled_fields(self, factor: float) -> dict:
+        """``f·sigma_rel·G``: scale ``sigma_rel``."""
+        return {"sigma_rel": factor * self.sigma_rel}
+
 
 @dataclass(frozen=True)
-class Additive:
+class Additive(SigmaModelBase):
     """Additive variation: the same ``sigma = sigma_const_s`` (siemens) for every level (docs/devices.md §Additive).
 
     Validity: ``sigma_const_s >= 0``. (The field is not called ``sigma_s``: that is the method's name.)
@@ -81,9 +112,13 @@ class Additive:
         """``sigma_const_s`` for every cell (siemens)."""
         return np.full(np.shape(g_target_s), self.sigma_const_s, dtype=np.float64)
 
+    def _scaled_fields(self, factor: float) -> dict:
+        """``f·sigma_const_s``."""
+        return {"sigma_const_s": factor * self.sigma_const_s}
+
 
 @dataclass(frozen=True)
-class Polynomial:
+class Polynomial(SigmaModelBase):
     """Polynomial variation ``sigma = max(0, sum_k coeffs[k]·G**k)``, G in siemens, ``coeffs[k]`` in S^(1-k).
 
     Sources (docs/devices.md §Polynomial):
@@ -110,9 +145,13 @@ class Polynomial:
         g = np.asarray(g_target_s, dtype=np.float64)
         return np.maximum(np.polynomial.polynomial.polyval(g, self.coeffs), 0.0)
 
+    def _scaled_fields(self, factor: float) -> dict:
+        """Every coefficient times ``f``: ``max(0, sum_k f·c_k·G**k) = f·max(0, sum_k c_k·G**k)`` as ``f >= 0``."""
+        return {"coeffs": tuple(factor * c for c in self.coeffs)}
+
 
 @dataclass(frozen=True)
-class Table:
+class Table(SigmaModelBase):
     """Per-level variation: ``sigma = sigma_s_per_level[L]`` (docs/devices.md §Per-level table).
 
     Measured data per programmed level. Validity: every entry ``>= 0``; the length must equal the cell's
@@ -136,6 +175,10 @@ class Table:
     def sigma_s(self, levels: np.ndarray, g_target_s: np.ndarray) -> np.ndarray:
         """``sigma_s_per_level[L]`` per cell (siemens); ``levels`` must be valid indices."""
         return np.asarray(self.sigma_s_per_level, dtype=np.float64)[np.asarray(levels)]
+
+    def _scaled_fields(self, factor: float) -> dict:
+        """Every entry times ``f``."""
+        return {"sigma_s_per_level": tuple(factor * s for s in self.sigma_s_per_level)}
 
 
 SigmaModel = NoVariation | Proportional | Additive | Polynomial | Table

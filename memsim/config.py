@@ -17,6 +17,8 @@ The TOML layout (every key optional; defaults below)::
 
     [devices]
     card = "isaac-2016"             # a card name (``memsim devices``) or a path to a card .toml
+    sigma_scale = 1.0               # study parameter: multiplies the card's programming-variation sigma, whatever
+                                    # its model (after the overrides); 0 turns variation off, >= 0
     [devices.overrides.cell.variation]   # any card field, in SI units, overrides the card
     model = "proportional"
     sigma_rel = 0.1
@@ -55,6 +57,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from memsim.devices.card import DeviceCard, load_card
 from memsim.devices.validate import check_choice, check_float, check_int
 from memsim.devices.variation import Proportional
 from memsim.encoding import EncodingName, encoding_named
@@ -78,6 +81,7 @@ _SECTIONS = {
     "outputs": None,
     "card": "devices",
     "card_overrides": "devices",
+    "sigma_scale": "devices",
     "network": "workload",
     "data": "workload",
     "split": "workload",
@@ -110,6 +114,7 @@ class SimConfig:
     outputs: str = "none"
     card: str = "isaac-2016"
     card_overrides: dict = field(default_factory=dict)
+    sigma_scale: float = 1.0
     network: str = "digits-mlp"
     data: str = "digits"
     split: str = "test"
@@ -138,6 +143,7 @@ class SimConfig:
         check_int("mapping.rows_per_read", self.rows_per_read, 0)
         check_int("mapping.weight_slices", self.weight_slices, 0, 64)
         object.__setattr__(self, "age_s", check_float("timing.age_s", self.age_s, 0.0))
+        object.__setattr__(self, "sigma_scale", check_float("devices.sigma_scale", self.sigma_scale, 0.0))
         check_int("timing.buffer_vectors", self.buffer_vectors, 1)
         check_int("timing.timeline_vectors", self.timeline_vectors, 0)
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
@@ -165,6 +171,12 @@ class SimConfig:
         """A copy whose card has proportional programming variation ``σ(G) = sigma_rel·G`` (``--sigma``;
         ``memsim.devices.variation.Proportional``, validated when the card is loaded)."""
         return self.with_card_override("cell", {"variation": {"model": Proportional.model, "sigma_rel": sigma_rel}})
+
+    def device_card(self) -> DeviceCard:
+        """The run's device card: ``card`` with ``card_overrides`` applied, then its programming-variation sigma
+        multiplied by ``sigma_scale`` (``DeviceCard.with_sigma_scale``). Raises ``ValueError`` (one line) for
+        an unknown card or a bad override."""
+        return load_card(self.card, overrides=self.card_overrides).with_sigma_scale(self.sigma_scale)
 
     def to_dict(self) -> dict:
         """The config as nested TOML-shaped data (with ``schema_version``)."""

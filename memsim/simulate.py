@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from memsim import metrics
-from memsim.devices.card import DeviceCard, load_card
+from memsim.devices.card import DeviceCard
 from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
@@ -254,7 +254,7 @@ def prepare(
 
     ``plan`` defaults to the config's plan; ``card`` and ``workload`` may be passed in when already loaded.
     """
-    card = load_card(config.card, overrides=config.card_overrides) if card is None else card
+    card = config.device_card() if card is None else card
     workload = load_workload(config) if workload is None else workload
     n_layers = len(workload.network.crossbar_layers)
     if plan is None and not config.plan:

@@ -15,6 +15,9 @@ _OPTIONS = (
     click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config file."),
     click.option("--card", help="Device card name (see `memsim devices`) or path to a card .toml."),
     click.option("--sigma", type=float, help="Relative programming variation σ/G (proportional model)."),
+    click.option("--sigma-scale", "sigma_scale", type=float, metavar="FACTOR",
+                 help="Study parameter: multiply the card's programming-variation σ (whatever its model, after "
+                      "--sigma) by FACTOR >= 0; 0 turns variation off (default 1)."),
     click.option("--chips", type=int, help="Number of chip instances (Monte Carlo over device variation)."),
     click.option("--seed", type=int, help="Seed of the run's random generator."),
     click.option("--batch", type=int, help="Vectors per simulation chunk; 0 (default): as many as the memory budget "

@@ -32,7 +32,7 @@ def write_variant(tmp_path, section: str, key: str, new_line: str) -> str:
 
 
 def test_list_cards():
-    assert list_cards() == ["isaac-2016", "neurosim-rram"]
+    assert list_cards() == ["isaac-2016", "isaac-milo2021", "neurosim-rram"]
 
 
 def test_isaac_card_key_figures():
@@ -68,7 +68,7 @@ def test_neurosim_card_key_figures():
     assert cost.energy_j == pytest.approx(235e-15, rel=0.01, abs=0)
 
 
-@pytest.mark.parametrize("name", ["isaac-2016", "neurosim-rram"])
+@pytest.mark.parametrize("name", ["isaac-2016", "isaac-milo2021", "neurosim-rram"])
 def test_every_number_has_a_source(name):
     c = load_card(name)
     d = c.to_dict()
@@ -104,7 +104,7 @@ def test_unit_drive_voltage_and_current(card_factory):
     assert isaac.i_unit_a == isaac.v_unit_v * isaac.cell.delta_g_s
 
 
-@pytest.mark.parametrize("name", ["isaac-2016", "neurosim-rram"])
+@pytest.mark.parametrize("name", ["isaac-2016", "isaac-milo2021", "neurosim-rram"])
 def test_to_dict_json_round_trip(name):
     n_levels = load_card(name).cell.n_levels
     table = {"model": "table", "sigma_s_per_level": [1e-7 * k for k in range(n_levels)]}
@@ -192,7 +192,8 @@ def test_unknown_key_and_range_error_name_card(tmp_path):
 
 
 def test_unknown_card_lists_available():
-    with pytest.raises(ValueError, match=r"^unknown card 'isaac'; available: isaac-2016, neurosim-rram$"):
+    available = "isaac-2016, isaac-milo2021, neurosim-rram"
+    with pytest.raises(ValueError, match=rf"^unknown card 'isaac'; available: {available}$"):
         load_card("isaac")
     with pytest.raises(ValueError, match=r"does not exist"):
         load_card("/nonexistent/card.toml")

@@ -70,3 +70,39 @@ def test_from_dict():
         sigma_model_from_dict({"model": "proportional", "sigma": 0.1})
     with pytest.raises(ValueError, match=r"missing cell\.variation\.sigma_rel"):
         sigma_model_from_dict({"model": "proportional"})
+
+
+SCALABLE = [
+    Proportional(0.05),
+    Additive(2e-7),
+    Polynomial((4.78e-6, -0.009107)),
+    Polynomial((1e-7, 0.02, -1e3)),
+    Table((1e-7, 2e-7, 3e-7, 4e-7)),
+]
+
+
+@pytest.mark.parametrize("model", [NoVariation(), *SCALABLE], ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0, 3.0])
+def test_scaled_multiplies_sigma_of_every_model(model, factor):
+    """sigma'(L, G) = factor·sigma(L, G) for every level and conductance, whatever the model."""
+    g = np.array([[50e-6, 108e-6], [167e-6, 225e-6]])
+    scaled = model.scaled(factor)
+    assert type(scaled) is type(model)
+    np.testing.assert_allclose(scaled.sigma_s(LEVELS, g), factor * model.sigma_s(LEVELS, g), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(scaled.sigma_s(LEVELS, G), factor * model.sigma_s(LEVELS, G), rtol=1e-12, atol=0)
+    assert scaled.is_zero == (factor == 0.0 or model.is_zero)
+
+
+@pytest.mark.parametrize("model", SCALABLE, ids=lambda m: type(m).__name__)
+def test_scale_one_is_the_model_itself(model):
+    assert model.scaled(1.0) is model and model.scaled(1) is model
+
+
+@pytest.mark.parametrize("factor, fragment", [(-0.5, "sigma_scale = -0.5 is out of range; allowed >= 0"),
+                                              (float("nan"), "sigma_scale = nan is not finite; allowed >= 0"),
+                                              (float("inf"), "sigma_scale = inf is not finite"),
+                                              ("2", "sigma_scale = '2' is not a number")])
+def test_bad_scale_is_a_one_line_error_naming_sigma_scale(factor, fragment):
+    with pytest.raises(ValueError, match="^sigma_scale") as exc:
+        Table((1e-7, 2e-7)).scaled(factor)
+    assert fragment in str(exc.value) and "\n" not in str(exc.value)

@@ -51,7 +51,7 @@ def test_devices_lists_the_cards(run_cli):
     code, out, _ = run_cli(["devices", "--json"])
     assert code == 0
     cards = json.loads(out)
-    assert {"isaac-2016", "neurosim-rram"} <= set(cards)
+    assert {"isaac-2016", "isaac-milo2021", "neurosim-rram"} <= set(cards)
     assert cards["isaac-2016"]["array"] == "128x128"
 
 
@@ -96,6 +96,8 @@ def bad_inputs(tmp_path):
         "empty buffer": (["--buffer", "0"], "timing.buffer_vectors = 0 is out of range"),
         "zero memory budget": (["--memory-budget", "0"], "memory_budget_mb = 0 is out of range"),
         "negative threads": (["--threads", "-1"], "threads = -1 is out of range"),
+        "negative sigma scale": (["--sigma-scale", "-2"], "devices.sigma_scale = -2.0 is out of range; allowed >= 0"),
+        "NaN sigma scale": (["--sigma-scale", "nan"], "devices.sigma_scale = nan is not finite; allowed >= 0"),
     }
 
 
@@ -109,7 +111,7 @@ def _write(path, text):
     ["unknown card", "negative sigma", "zero ADC bits", "weight bits the slices cannot hold",
      "trace in a missing directory", "malformed TOML", "network shapes that do not chain",
      "network that does not fit the data", "unknown config key", "negative age", "empty buffer",
-     "zero memory budget", "negative threads"],
+     "zero memory budget", "negative threads", "negative sigma scale", "NaN sigma scale"],
 )
 def test_bad_input_is_one_line_exit_2_and_no_trace(case, bad_inputs, tmp_path, run_cli, monkeypatch):
     args, fragment = bad_inputs[case]
@@ -140,3 +142,23 @@ def test_age_option_lowers_accuracy_where_the_card_drifts(run_cli):
     assert aged["age_s"] == 3600.0 and fresh["age_s"] == 0.0
     assert aged["accuracy_hw"] < fresh["accuracy_hw"]
 
+
+
+@pytest.mark.parametrize("value, fragment", [("-1", "devices.sigma_scale = -1.0 is out of range; allowed >= 0"),
+                                             ("nan", "devices.sigma_scale = nan is not finite; allowed >= 0")])
+def test_plan_rejects_a_bad_sigma_scale_with_exit_2(value, fragment, tmp_path, monkeypatch, run_cli):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(["plan", "--sigma-scale", value])
+    assert code == 2 and err.strip() == f"memsim: error: {fragment}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_runs_the_measured_per_level_card(run_cli):
+    code, out, err = run_cli(["simulate", "--card", "isaac-milo2021", "--no-trace", "--json"])
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["card"] == "isaac-milo2021" and s["trace"] is None
+    assert 0.9 < s["accuracy_hw"] <= s["accuracy_quantized"] + 0.01 and s["bit_exact_rate"] < 1.0
+    code, out, err = run_cli(["simulate", "--card", "isaac-milo2021", "--no-trace", "--json", "--sigma-scale", "0"])
+    assert code == 0, err
+    assert json.loads(out)["bit_exact_rate"] == 1.0

@@ -168,3 +168,24 @@ def test_a_long_run_keeps_no_outputs():
     res = engine.run(qx, 100)
     assert res.layer_outputs == ()
     assert seen == [(0, 100, (100, 10)), (100, 100, (100, 10)), (200, 100, (100, 10)), (300, 60, (60, 10))]
+
+
+def test_sigma_scale_zero_is_the_zero_variation_result():
+    """A state-dependent card at sigma_scale 0 runs exactly as with its variation switched off."""
+    scaled = simulate(SimConfig(card="isaac-milo2021", sigma_scale=0.0, trace="")).summary()
+    off = simulate(SimConfig(card="isaac-milo2021", trace="",
+                             card_overrides={"cell": {"variation": {"model": "none"}}})).summary()
+    assert scaled["bit_exact_rate"] == 1.0 and scaled["accuracy_hw"] == scaled["accuracy_quantized"]
+    assert scaled["accuracy_hw_per_chip"] == off["accuracy_hw_per_chip"] and scaled["energy_j"] == off["energy_j"]
+
+
+def test_sigma_scale_is_recorded_in_the_trace(tmp_path):
+    import json
+
+    result = run_with_trace(SimConfig(card="isaac-milo2021", sigma_scale=1.5, trace=str(tmp_path / "t.h5")),
+                            tmp_path / "t.h5")
+    _, attrs = datasets(tmp_path / "t.h5")
+    assert json.loads(attrs["config"])["devices"]["sigma_scale"] == 1.5
+    card = json.loads(attrs["cards"])["isaac-milo2021"]
+    assert "sigma_scale" in card["sources"]["cell.variation.sigma_s_per_level"]
+    assert result.card.cell.variation.sigma_s_per_level[0] == pytest.approx(1.5 * 4.32465e-6, rel=1e-9)
