@@ -42,7 +42,9 @@ class LayerDesign:
     ADC step of its tiles in level steps (``2**e`` times the card's ``adc.lsb_levels``: the range the run
     calibrated for it, ``memsim.simulate.adc_steps``; shift-and-add multiplies codes by it exactly), and
     ``adc_bits``, the resolution its tiles' ADCs convert at (None: the card's ``adc.bits``; a plan may lower
-    it per layer, ``memsim.planning.plan``)."""
+    it per layer, ``memsim.planning.plan``), and ``adc_coarse`` int (T, S) or None: per partial sum ``(s, t)``
+    the bits fewer than ``adc_bits`` it is converted with, over the same range (a plan's
+    ``adc_bits_by_sum``)."""
 
     qlayer: QuantizedLayer
     encoded: EncodedWeights
@@ -50,6 +52,7 @@ class LayerDesign:
     discard: Discard
     adc_step: int = 1
     adc_bits: int | None = None
+    adc_coarse: np.ndarray | None = None
 
     @property
     def cycles(self) -> int:
@@ -77,6 +80,12 @@ class LayerDesign:
     def keep_kinds(self) -> np.ndarray:
         """bool (T, K): column kind ``k`` is converted at cycle ``t``."""
         return self.discard.keep[:, self.encoded.slice_index]
+
+    @property
+    def coarse_kinds(self) -> np.ndarray | None:
+        """int (T, K): bits fewer than the layer's ADC resolution column kind ``k`` is converted with at cycle
+        ``t`` (None: every sum at the layer's resolution)."""
+        return None if self.adc_coarse is None else self.adc_coarse[:, self.encoded.slice_index]
 
     @cached_property
     def row_groups(self) -> tuple[tuple[int, int], ...]:
@@ -249,13 +258,15 @@ def design_chip(
     discards: tuple[Discard | None, ...] | None = None,
     adc_steps: tuple[int, ...] | None = None,
     adc_bits: tuple[int | None, ...] | None = None,
+    adc_coarse: tuple[np.ndarray | None, ...] | None = None,
 ) -> ChipDesign:
     """Encode and map every layer.
 
     ``rows_per_read`` defaults to the crossbar's rows; ``weight_slices`` (columns per column set) defaults to
     what each layer's weight bits need; ``discards`` (one entry per layer, None for "convert everything")
     defaults to converting every partial sum; ``adc_steps`` (one per layer) default to the card's
-    ``adc.lsb_levels``; ``adc_bits`` (one per layer, None for the card's) to the card's ``adc.bits``.
+    ``adc.lsb_levels``; ``adc_bits`` (one per layer, None for the card's) to the card's ``adc.bits``;
+    ``adc_coarse`` (one (T, S) array or None per layer, ``LayerDesign.adc_coarse``) to none.
     """
     if card.adc.lsb_levels != int(card.adc.lsb_levels):
         raise ValueError(
@@ -285,7 +296,16 @@ def design_chip(
                              f"allowed ({ql.outputs},)")
         step = int(card.adc.lsb_levels) if adc_steps is None else int(adc_steps[ql.index])
         bits = None if adc_bits is None else adc_bits[ql.index]
-        layers.append(LayerDesign(ql, encoded, mapping, discard, step, None if bits == card.adc.bits else bits))
+        coarse = None if adc_coarse is None else adc_coarse[ql.index]
+        if coarse is not None:
+            coarse = np.asarray(coarse, dtype=np.int64)
+            if coarse.shape != (cycles, encoded.slices):
+                raise ValueError(f"layer {ql.index}: the ADC resolution grid is {coarse.shape} (cycles × slices); "
+                                 f"allowed ({cycles}, {encoded.slices})")
+            if not coarse.any():
+                coarse = None
+        layers.append(LayerDesign(ql, encoded, mapping, discard, step, None if bits == card.adc.bits else bits,
+                                  coarse))
     return ChipDesign(card, qnet, encoding, tuple(layers))
 
 
@@ -300,7 +320,8 @@ class ProgrammedChip:
     @cached_property
     def readers(self) -> tuple[LayerReader, ...]:
         design = self.design
-        return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds, step=layer.adc_step)
+        return tuple(LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds, step=layer.adc_step,
+                                 coarse_kinds=layer.coarse_kinds)
                      for layer, tiles, card in zip(design.layers, self.tiles, design.layer_cards, strict=True))
 
 

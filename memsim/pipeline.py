@@ -58,14 +58,17 @@ NEG = -(1 << 60)  # "no constraint yet": far below any time, far above int64's m
 MAX_SWEEPS = 4  # sweeps of a whole chunk before ``Pipeline.advance`` falls back to blocks of B vectors
 
 
-def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int) -> np.ndarray:
-    """Conversions per cycle on the busiest ADC of a tile, shape (T,).
+def adc_load(keep_kinds: np.ndarray, outputs: int, columns_per_adc: int, weight: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Conversions per cycle on the busiest ADC of a tile, shape (T,); with ``weight`` (T, K), the busiest ADC's
+    sum of ``weight`` over the columns it converts (e.g. each conversion's lane time, which depends on its
+    resolution).
 
     Columns are laid out output-major (the K kinds of one output adjacent); ADC ``a`` serves columns
     ``[a·columns_per_adc, (a+1)·columns_per_adc)`` and converts its kept columns one after another.
     """
     t_cycles, kinds = keep_kinds.shape
-    kept = np.tile(keep_kinds, (1, outputs))
+    kept = np.tile(keep_kinds if weight is None else np.where(keep_kinds, weight, 0), (1, outputs))
     pad = -kept.shape[1] % columns_per_adc
     kept = np.pad(kept, ((0, 0), (0, pad)))
     return kept.reshape(t_cycles, -1, columns_per_adc).sum(axis=2).max(axis=1, initial=0)
@@ -112,6 +115,8 @@ class TileTiming:
 
     ``steps`` (K, 2): (row group, cycle) of each step; ``start_fs`` (K,): ``R_k``; ``lane_fs`` (K,): ``b_k``;
     ``conversions`` (K,): columns converted per step (all ADCs); ``rows`` (K,): rows driven per step;
+    ``adc_fs`` (K,): the conversion time of a step's columns, summed over all ADCs (``conversions · t_conv``
+    when every sum converts at the layer's resolution);
     ``period_fs`` and ``latency_fs``: ``P`` and ``L`` of one input vector. An inference gives the tile
     ``vectors`` input vectors (its layer's ``vectors_per_inference``); ``busy_fs`` is per inference.
     """
@@ -128,6 +133,7 @@ class TileTiming:
     period_fs: int
     latency_fs: int
     vectors: int = 1
+    adc_fs: np.ndarray | None = None
 
     @property
     def cycle_bound(self) -> str:
@@ -145,7 +151,7 @@ class TileTiming:
             "dac": k * t.analog,
             "crossbar": k * t.analog,
             "sample_hold": v * int((t.sample + self.lane_fs).sum()),
-            "adc": conv * t.conv,
+            "adc": conv * t.conv if self.adc_fs is None else v * int(self.adc_fs.sum()),
             "shift_add": conv * t.shift_add,
         }
 
@@ -171,22 +177,29 @@ def busy_fs(layers: tuple[LayerTiming, ...], inferences: int) -> dict[str, int]:
 
 def tile_timing(
     times: ActionTimes, layer: int, tile: int, row_groups, outputs: int, keep_kinds: np.ndarray,
-    columns_per_adc: int, n_adcs: int, vectors: int = 1,
+    columns_per_adc: int, n_adcs: int, vectors: int = 1, conv_fs: np.ndarray | None = None,
 ) -> TileTiming:
     """The schedule of one tile (module docstring): steps, their starts, and the period and latency of one input
-    vector; an inference gives the tile ``vectors`` of them."""
-    load = adc_load(keep_kinds, outputs, columns_per_adc)
+    vector; an inference gives the tile ``vectors`` of them. ``conv_fs`` (T, K), when partial sums convert at
+    several resolutions: each column kind's conversion time at each cycle (a lane slot is then
+    ``max(conv_fs, t_sa)``); by default every conversion takes ``t_conv``."""
     kept_columns = keep_kinds.sum(axis=1) * outputs
     active = np.flatnonzero(keep_kinds.any(axis=1))
     steps = np.array([(g, t) for g in range(len(row_groups)) for t in active], dtype=np.int64).reshape(-1, 2)
-    lane = load[steps[:, 1]].astype(np.int64) * times.lane
+    adc_fs = None
+    if conv_fs is None:
+        lane = adc_load(keep_kinds, outputs, columns_per_adc)[steps[:, 1]].astype(np.int64) * times.lane
+    else:
+        slot = np.maximum(conv_fs, times.shift_add).astype(np.int64)
+        lane = adc_load(keep_kinds, outputs, columns_per_adc, slot)[steps[:, 1]].astype(np.int64)
+        adc_fs = (np.where(keep_kinds, conv_fs, 0).sum(axis=1) * outputs)[steps[:, 1]].astype(np.int64)
     cycle = np.maximum(times.analog, times.sample + lane)
     start = np.concatenate([[0], np.cumsum(cycle)[:-1]]).astype(np.int64) if len(steps) else np.zeros(0, np.int64)
     period = int(cycle.sum())
     latency = int(start[-1] + times.analog + lane[-1] + times.tail) if len(steps) else 0
     rows = np.array([row_groups[g][1] - row_groups[g][0] for g in steps[:, 0]], dtype=np.int64)
     return TileTiming(layer, tile, times, steps, start, lane, kept_columns[steps[:, 1]].astype(np.int64), rows,
-                      n_adcs, period, latency, vectors)
+                      n_adcs, period, latency, vectors, adc_fs)
 
 
 @dataclass(frozen=True)
@@ -321,9 +334,15 @@ def layer_timings(design) -> tuple[LayerTiming, ...]:
         times = ActionTimes.from_card(card)  # the layer's ADC resolution sets its conversion time
         keep = layer.keep_kinds
         vectors = layer.vectors_per_inference
+        conv_fs = None
+        if layer.coarse_kinds is not None:  # a SAR conversion e bits coarser stops e comparisons early
+            e = layer.coarse_kinds
+            conv_fs = np.zeros(e.shape, dtype=np.int64)
+            for value in np.unique(e):
+                conv_fs[e == value] = time_fs(card.with_adc_bits(card.adc.bits - int(value)).adc.latency_s)
         tiles = tuple(
             tile_timing(times, layer.qlayer.index, spec.index, spec.row_groups, spec.outputs, keep,
-                        xbar.columns_per_adc, xbar.n_adcs, vectors)
+                        xbar.columns_per_adc, xbar.n_adcs, vectors, conv_fs)
             for spec in layer.mapping.tiles
         )
         stages = layer.mapping.row_blocks + (1 if layer.encoded.input_coeff else 0)

@@ -278,13 +278,18 @@ def prepare(
     )
     bits = tuple(lp.adc_bits for lp in plan.layers)
     design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, adc_bits=bits)
+    coarse = tuple(plan.adc_coarse(i, card.adc.bits, layer.cycles, layer.encoded.slices)
+                   for i, layer in enumerate(design.layers))
+    if any(c is not None for c in coarse):
+        design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, adc_bits=bits,
+                             adc_coarse=coarse)
     steps = adc_steps(design, config.adc_range, qnet.quantize_input(workload.calibration.x[:ADC_CALIBRATION_INPUTS]))
     discards = None
     if any(lp.discard for lp in plan.layers):
         discards = plan_discards(design, plan, qnet.quantize_input(workload.calibration.x))
     if discards is not None or any(s != layer.adc_step for s, layer in zip(steps, design.layers, strict=True)):
         design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, discards, steps,
-                             bits)
+                             bits, coarse)
     return card, workload, design
 
 

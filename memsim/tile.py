@@ -240,7 +240,7 @@ class _RowBlock:
     whatever the layer's width: the cost per output stays the same as layers grow."""
 
     def __init__(self, tiles, card: DeviceCard, weights: np.ndarray, keep_kinds: np.ndarray, active: np.ndarray,
-                 row_origin: int, out_origin: int, step: int) -> None:
+                 row_origin: int, out_origin: int, step: int, coarse: np.ndarray | None = None) -> None:
         spec0 = tiles[0].spec
         self.tiles = tiles
         self.rows = (spec0.row_start - row_origin, spec0.row_stop - row_origin)
@@ -256,6 +256,17 @@ class _RowBlock:
         self.panels = [(lo, min(lo + per_panel, outputs)) for lo in range(0, outputs, per_panel)]
         adc = card.adc
         self.top = 1 << adc.bits  # codes 0 .. top − 1
+        # Sums converted with fewer bits over the same range (``coarse`` e > 0 at (t, k)): u' = (u − ½)·2**-e + ½,
+        # codes 0 .. 2**(bits − e) − 1; exact, as a power-of-two scaling and a dyadic offset of grid values.
+        self.coarse = None
+        margin = 0  # the offset of coarser codes: the exactness bound below keeps room for it
+        if coarse is not None and np.any(coarse[active][self.keep_rows(keep_kinds, active)] > 0):
+            if step & (step - 1):
+                raise ValueError(f"ADC step {step} level steps: converting partial sums with fewer bits "
+                                 "(adc_bits_by_sum) needs a power-of-two step (adc.lsb_levels 1, 2, 4, ...)")
+            e = coarse[active].astype(np.int64)  # (Ta, K)
+            self.coarse = (np.ldexp(1.0, -e), 0.5 - np.ldexp(0.5, -e), (self.top >> e).astype(np.float64))
+            margin = step << int(e.max())
         pow2 = step & (step - 1) == 0
         self.divide = None if pow2 else float(step)
         self.noise_scale = 1.0 / step if pow2 else 1.0  # noise is in level units; a power-of-two step
@@ -268,7 +279,8 @@ class _RowBlock:
             o = np.concatenate([t.offset_levels.reshape(t.spec.outputs, k) for t in tiles], axis=0)
             h = h.transpose(0, 2, 1)  # (rows, K, outputs)
             b = o.T + step / 2.0  # (K, outputs): offsets and the rounding half step (level units, on the grid)
-            bound = x_max * float(np.abs(h).sum(axis=0).max(initial=0.0)) + float(np.abs(b).max(initial=0.0))
+            bound = x_max * float(np.abs(h).sum(axis=0).max(initial=0.0)) + float(np.abs(b).max(initial=0.0)) \
+                + margin
             if pow2 and bound < 2.0 ** (_EXACT_BITS[np.dtype(np.float32)] - GRID_BITS):
                 dtype = np.dtype(np.float32)
             elif bound < 2.0 ** (_EXACT_BITS[np.dtype(np.float64)] - GRID_BITS):
@@ -296,6 +308,11 @@ class _RowBlock:
         self.sum_dtypes = [d if worst < 2.0 ** _EXACT_BITS[d] else np.dtype(np.float64) for d in self.dtypes]
         # ``u < top`` and ``u >= 0`` at once: the bits of ``top`` as an unsigned integer bound those of every u.
         self.top_bits = {d: np.array(self.top, dtype=d).view(_UNSIGNED[d]) for d in set(self.dtypes)}
+
+    @staticmethod
+    def keep_rows(keep_kinds: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """bool (Ta, K): the kept column kinds at each active cycle."""
+        return np.asarray(keep_kinds, dtype=bool)[active]
 
     def block_vectors(self, g: int) -> int:
         """Vectors per block of row group ``g``: the block's ADC inputs fill ``BLOCK_BYTES`` (at least 1)."""
@@ -333,7 +350,16 @@ class _RowBlock:
                 y += rms[:, None] * eps.reshape(y.shape)
             if self.divide is not None:
                 y /= self.divide
-            if np.maximum.reduce(y.reshape(-1).view(unsigned)) >= top_bits:  # something may clip: count
+            if self.coarse is not None:  # per-(t, k) resolutions: an affine map, then per-(t, k) tops
+                scale, offset, tops = (a.astype(dtype)[None, :, :, None] for a in self.coarse)
+                u = y.reshape(m, ta, k, outputs)
+                u *= scale
+                u += offset
+                self._count_clipped(u, clipped[:, lo:hi], tops)
+                np.floor(u, out=u)
+                np.maximum(u, 0, out=u)
+                np.minimum(u, tops - 1, out=u)
+            elif np.maximum.reduce(y.reshape(-1).view(unsigned)) >= top_bits:  # something may clip: count
                 self._count_clipped(y.reshape(m, ta, k, outputs), clipped[:, lo:hi])
                 np.floor(y, out=y)
                 np.clip(y, 0, top - 1, out=y)
@@ -343,13 +369,14 @@ class _RowBlock:
             sums = np.matmul(w, codes.reshape(m, ta * k, outputs))
             partial[:, out_lo + lo : out_lo + hi] += sums.astype(np.int64)
 
-    def _count_clipped(self, u: np.ndarray, clipped: np.ndarray) -> None:
+    def _count_clipped(self, u: np.ndarray, clipped: np.ndarray, tops: np.ndarray | None = None) -> None:
         """``u`` (m, Ta, K, outputs) ADC inputs in ADC steps: count ``floor(u) ∉ [0, top)`` on kept columns into
-        ``clipped`` (Ta, outputs)."""
+        ``clipped`` (Ta, outputs); ``tops`` (1, Ta, K, 1): per-(t, k) code counts (default ``2**bits``)."""
         for i in range(u.shape[1]):
             ut = u[:, i][:, self.keep[i]]
             if ut.size:
-                clipped[i] += ((ut < 0) | (ut >= self.top)).sum(axis=(0, 1))
+                top = self.top if tops is None else tops[0, i, self.keep[i], 0][None, :, None]
+                clipped[i] += ((ut < 0) | (ut >= top)).sum(axis=(0, 1))
 
 
 class LayerReader:
@@ -360,12 +387,16 @@ class LayerReader:
     column kinds converted at each cycle (discarded ones are neither converted nor added). ``row_origin`` and
     ``out_origin`` place the drives' rows and the partial sums' outputs (0 for a whole layer); ``step``: the
     ADC step in level steps (the layer's calibrated range, ``LayerDesign.adc_step``; default the card's
-    ``adc.lsb_levels``). Preparing the reader (read levels on the grid, one matrix per row group and row
-    block, dtypes) is done once; the engine keeps one per layer and chip.
+    ``adc.lsb_levels``). ``coarse_kinds`` int (T, K), default all 0: a partial sum converted ``e`` bits coarser
+    over the same range (a plan's fewer ADC bits for it, ``LayerDesign.coarse_kinds``): its code is
+    ``clamp(floor(s/(step·2**e) + ½), 0, 2**(bits − e) − 1)`` and weighs ``2**e`` steps in shift-and-add.
+    Preparing the reader (read levels on the grid, one matrix per row group and row block, dtypes) is done
+    once; the engine keeps one per layer and chip.
     """
 
     def __init__(self, tiles, card: DeviceCard, significance: np.ndarray, keep_kinds: np.ndarray,
-                 row_origin: int = 0, out_origin: int = 0, step: int | None = None) -> None:
+                 row_origin: int = 0, out_origin: int = 0, step: int | None = None,
+                 coarse_kinds: np.ndarray | None = None) -> None:
         self.tiles = tuple(tiles)
         self.card = card
         keep = np.asarray(keep_kinds, dtype=bool)
@@ -374,6 +405,13 @@ class LayerReader:
         d = card.dac.bits
         cycle_w = np.int64(1) << (self.active.astype(np.int64) * d)
         weights = keep[self.active] * cycle_w[:, None] * np.asarray(significance, dtype=np.int64)[None, :]
+        if coarse_kinds is not None:  # a code of a sum converted e bits coarser weighs 2**e steps
+            coarse_kinds = np.asarray(coarse_kinds, dtype=np.int64)
+            if coarse_kinds.shape != keep.shape or coarse_kinds.min(initial=0) < 0 \
+                    or coarse_kinds.max(initial=0) >= card.adc.bits:
+                raise ValueError(f"coarse_kinds: shape {coarse_kinds.shape} and values must be {keep.shape} and "
+                                 f"0..{card.adc.bits - 1}")
+            weights = weights << coarse_kinds[self.active]
         self.step = int(card.adc.lsb_levels) if step is None else int(step)
         self.noise = card.cell.read_noise_levels
         self.kept_columns = keep.sum(axis=1)  # (T,) kept kinds per cycle
@@ -387,7 +425,7 @@ class LayerReader:
         if len(self.active):
             for idx in self.block_tiles:
                 self.blocks.append(_RowBlock([self.tiles[i] for i in idx], card, weights, keep, self.active,
-                                             row_origin, out_origin, self.step))
+                                             row_origin, out_origin, self.step, coarse_kinds))
 
     @cached_property
     def block_vectors(self) -> int:

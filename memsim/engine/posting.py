@@ -63,12 +63,29 @@ def static_rows(card, tiles: int, layers: int, run_fs: int) -> dict[str, tuple]:
     return out
 
 
+def conversion_prices(card, keep_kinds, coarse_kinds) -> tuple[list[int], list[int]] | None:
+    """For a layer whose partial sums convert at several resolutions (``LayerDesign.coarse_kinds``), per cycle
+    ``t`` the kept columns of one output ``Σ_k keep[t, k]`` and their conversion energy in zJ
+    ``Σ_k keep[t, k] · E(bits − e[t, k])`` (the card's energy law at each resolution); None when every sum
+    converts at the card's resolution (one price, ``ActionPrices``)."""
+    if coarse_kinds is None:
+        return None
+    bits = card.adc.bits
+    price = {int(e): energy_zj(card.with_adc_bits(bits - int(e)).adc.convert_cost().energy_j)
+             for e in np.unique(coarse_kinds)}
+    kept = [int(k) for k in np.asarray(keep_kinds).sum(axis=1)]
+    cycle = [sum(price[int(e)] for e, k in zip(row_e, row_k, strict=True) if k)
+             for row_e, row_k in zip(coarse_kinds, keep_kinds, strict=True)]
+    return kept, cycle
+
+
 def tile_events(prices: ActionPrices, chip: int, timing: TileTiming, activity: TileActivity, vectors: int,
-                t0: int, now: int) -> list[tuple[int, tuple]]:
+                t0: int, now: int, conversion: tuple[list[int], list[int]] | None = None) -> list[tuple[int, tuple]]:
     """The action events of one tile for a chunk of ``vectors`` input vectors whose first inference starts on
     the tile at ``t0``: per step (row group, kept cycle) drive and feed, read, sample, convert (and clip),
     shift-and-add and accumulate, each ``(time, ledger rows)`` at the time the action starts for the chunk's
-    first vector (never before ``now``), in step order then action order."""
+    first vector (never before ``now``), in step order then action order. ``conversion``
+    (``conversion_prices``) prices conversions of several resolutions; by default all are at the card's."""
     tt = timing.times
     li, ti = timing.layer, timing.tile
     offsets = np.array([0, tt.dac, tt.dac + tt.read, tt.analog, tt.analog + tt.conv], dtype=np.int64)
@@ -89,7 +106,8 @@ def tile_events(prices: ActionPrices, chip: int, timing: TileTiming, activity: T
         conv = conversions[g][t]
         driven = driven_rows[g][t]
         fed = rows * fed_per_row
-        convert = [_row((t3, chip, li, ti, "adc", "convert", conv, conv * conv_e))]
+        conv_energy = conv * conv_e if conversion is None else conv // conversion[0][t] * conversion[1][t]
+        convert = [_row((t3, chip, li, ti, "adc", "convert", conv, conv_energy))]
         if clipped[g][t]:
             convert.append(_row((t3, chip, li, ti, "adc", "clip", clipped[g][t], 0)))
         events += [

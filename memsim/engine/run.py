@@ -39,7 +39,7 @@ from memsim.aging import disturb_chip
 from memsim.chip import ProgrammedChip
 from memsim.devices.validate import check_int
 from memsim.engine.datapath import run_chunk
-from memsim.engine.posting import ActionPrices, digital_rows, static_rows, tile_events
+from memsim.engine.posting import ActionPrices, conversion_prices, digital_rows, static_rows, tile_events
 from memsim.engine.resources import available_cores
 from memsim.engine.scheduler import Scheduler
 from memsim.engine.timeline import Timeline, build_timeline
@@ -182,6 +182,10 @@ class Engine:
         # Per layer: its ADC resolution prices its conversions (layers at the card's share the card's prices).
         self.layer_prices = tuple(self.prices if card is self.card else ActionPrices(card)
                                   for card in self.design.layer_cards)
+        # Layers whose partial sums convert at several resolutions price each cycle's conversions apart.
+        self.layer_conversions = tuple(conversion_prices(card, layer.keep_kinds, layer.coarse_kinds)
+                                       for card, layer in zip(self.design.layer_cards, self.design.layers,
+                                                              strict=True))
         self.timing = self.design.timing
         self.pipeline = Pipeline(self.timing, self.options.buffer_vectors)
         self.scheduler = Scheduler(ledger, chip_index)
@@ -220,8 +224,9 @@ class Engine:
                 run.pulses[li] += res.row_pulses
                 now = sched_events.now
                 for ti, (tt, activity) in enumerate(zip(timing.tiles, res.activity, strict=True)):
-                    sched_events.schedule(tile_events(self.layer_prices[li], self.chip_index, tt, activity, res.vectors,
-                                                      int(sched.starts[li][ti, 0]), now))
+                    sched_events.schedule(tile_events(self.layer_prices[li], self.chip_index, tt, activity,
+                                                      res.vectors, int(sched.starts[li][ti, 0]), now,
+                                                      self.layer_conversions[li]))
                 sched_events.schedule_rows(int(sched.reduce[li][0]), digital_rows(
                     self.prices, layer.qlayer.index, res.digital_ops, res.input_bits, res.output_bits, res.pool_ops))
             if self.on_outputs is not None:

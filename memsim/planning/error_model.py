@@ -19,7 +19,8 @@ A ranged ADC (step ``m > 1``, ``memsim.simulate.adc_steps``) or one with fewer b
 errs without any variation: the code ``min(round(P/m), 2**B − 1)`` stands for ``P`` with the deterministic
 error ``r = m·min(round(P/m), 2**B − 1) − P`` (rounding, and clipping above the calibrated range).
 ``rounding_power`` is its mean square in accumulator LSB²; it is zero for a step of one level with a range
-that covers the partial sums.
+that covers the partial sums. A sum converted ``e`` bits coarser (a plan's ``adc_bits_by_sum``) has the step
+``m·2**e`` and ``2**(B − e)`` codes.
 
 A code error ``Δ`` in ``(s, t)`` adds ``Δ·m·sig[k]·2**(d·t)`` to the accumulator, i.e. lands at accumulator bit
 ``c·s + d·t`` (+ log2 m); truncation discards the ``k`` low bits. ``information`` is the variance of the exact
@@ -136,6 +137,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     s_count = enc.slices
     kinds_in = [np.flatnonzero(enc.slice_index == s) for s in range(s_count)]
     cycle_sig = np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)
+    coarse = layer.coarse_kinds if layer.coarse_kinds is not None else np.zeros((t_cycles, enc.kinds), np.int64)
 
     p_err = np.zeros((s_count, t_cycles))
     err_sq = np.zeros((s_count, t_cycles))
@@ -147,17 +149,26 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
         xf = x.reshape(t_cycles * n, r1 - r0).astype(np.float64)
         p = (xf @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)).reshape(shape)
         var = ((xf * xf) @ var_rows[r0:r1].reshape(r1 - r0, -1)).reshape(shape) + var_offset
-        prob, sq = _code_error_stats(p, np.sqrt(var), step)
-        scale = (step * enc.significance.astype(np.float64)) ** 2  # (K,)
-        # The ADC's own error without variation (rounding to the step, clipping at the top code), in steps.
-        r_sq = ((np.minimum(np.floor(p / step + 0.5), top) * step - p) / step) ** 2
+        sigma = np.sqrt(var)
+        prob, sq, r_sq = np.empty_like(p), np.empty_like(p), np.empty_like(p)
+        for e in np.unique(coarse):  # each resolution its own step and top code
+            at = coarse == e  # (T, K)
+            for t in np.flatnonzero(at.any(axis=1)):
+                kk = np.flatnonzero(at[t])
+                m = step << int(e)
+                pt = p[t][:, kk]
+                prob[t][:, kk], sq[t][:, kk] = _code_error_stats(pt, sigma[t][:, kk], m)
+                # The ADC's own error without variation (rounding to the step, clipping at the top code), in
+                # steps of m.
+                r_sq[t][:, kk] = ((np.minimum(np.floor(pt / m + 0.5), top >> int(e)) * m - pt) / m) ** 2
+        scale = (step * enc.significance.astype(np.float64))[None, :] ** 2 * 4.0 ** coarse  # (T, K)
         for s, kinds in enumerate(kinds_in):
+            w = scale[:, kinds][:, None, :, None]
             p_err[s] += prob[:, :, kinds, :].mean(axis=(1, 2, 3))
             err_sq[s] += sq[:, :, kinds, :].mean(axis=(1, 2, 3))
-            err_power[s] += (sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2).mean(axis=(1, 2)) \
+            err_power[s] += (sq[:, :, kinds, :] * w).sum(axis=2).mean(axis=(1, 2)) * cycle_sig.astype(np.float64) ** 2
+            round_power[s] += (r_sq[:, :, kinds, :] * w).sum(axis=2).mean(axis=(1, 2)) \
                 * cycle_sig.astype(np.float64) ** 2
-            round_power[s] += (r_sq[:, :, kinds, :] * scale[kinds][None, None, :, None]).sum(axis=2) \
-                .mean(axis=(1, 2)) * cycle_sig.astype(np.float64) ** 2
     n_groups = len(layer.row_groups)
     p_err /= n_groups
     err_sq /= n_groups
@@ -177,6 +188,8 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
 
     error_bit = (np.arange(s_count)[:, None] * card.cell.bits_per_cell + np.arange(t_cycles)[None, :] * d
                  + int(np.log2(step)))
+    if layer.adc_coarse is not None:  # a code of a coarser sum is 2**e steps
+        error_bit = error_bit + layer.adc_coarse.T
     conversions = np.zeros((s_count, t_cycles), dtype=np.int64)
     per_cycle = sum(len(tile.row_groups) * tile.outputs for tile in layer.mapping.tiles)
     for s, kinds in enumerate(kinds_in):
@@ -194,6 +207,34 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
         truncation_bits=ql.shift,
         output_power=float(acc.var()) if n else 0.0,
     )
+
+
+def coarse_rounding_power(layer: LayerDesign, card: DeviceCard, qx: np.ndarray, extra: int) -> np.ndarray:
+    """``rounding_power`` (S, T) of every partial sum of ``layer`` if it were converted ``extra`` more bits
+    coarser than it is (``e + extra``: step ``m·2**(e + extra)``, ``2**(B − e − extra)`` codes over the same
+    range), on integer layer inputs ``qx``; what the planner's per-sum ADC resolution trades for energy. The
+    variation error is taken as unchanged (a coarser step makes code errors rarer but larger), and a layer of
+    several row groups is approximated by its whole partial sums, once per group."""
+    d = card.dac.bits
+    enc = layer.encoded
+    step, top = layer.adc_step, card.adc.max_code
+    exact = layer.partial_sums(qx, d).astype(np.float64)  # (T, N, K, J), summed over row groups
+    t_cycles = exact.shape[0]
+    coarse = (layer.coarse_kinds if layer.coarse_kinds is not None
+              else np.zeros((t_cycles, enc.kinds), np.int64)) + extra
+    cycle_sig = (np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)).astype(np.float64)
+    out = np.zeros((enc.slices, t_cycles))
+    for t in range(t_cycles):
+        for k in range(enc.kinds):
+            e = int(coarse[t, k])
+            if e >= card.adc.bits:
+                out[enc.slice_index[k], t] = np.inf
+                continue
+            m = step << e
+            p = exact[t, :, k, :]
+            r = (np.minimum(np.floor(p / m + 0.5), top >> e) * m - p) * float(enc.significance[k]) * cycle_sig[t]
+            out[enc.slice_index[k], t] += float(np.mean(r * r)) * len(layer.row_groups)
+    return out
 
 
 @dataclass(frozen=True)
@@ -216,7 +257,8 @@ def measure_code_errors(
     """Program ``chips`` instances of one layer and count wrong ADC codes per ``(s, t)`` on inputs ``qx``.
 
     Uses the same programming and column-signal code as the simulator (``memsim.tile``); the exact code is
-    ``clip(round(P/m), 0, max_code)``, so ideal clipping is not counted as an error.
+    ``clip(round(P/m), 0, max_code)``, so ideal clipping is not counted as an error. Every sum is converted at
+    the layer's step and resolution (a plan's coarser sums, ``adc_bits_by_sum``, are not applied here).
     """
     d = card.dac.bits
     adc = card.adc

@@ -18,7 +18,11 @@ A plan (docs/planning.md §Plans) gives, for every layer:
 - ``adc_bits`` (schema 2): the resolution the layer's tile ADCs convert at, at most the card's ``adc.bits``
   (absent: the card's). The layer's ADC range is then calibrated for that many codes (``--adc-range``), and a
   SAR conversion with fewer bits takes fewer comparison cycles and the card's energy at that resolution
-  (``DeviceCard.with_adc_bits``).
+  (``DeviceCard.with_adc_bits``);
+- ``adc_bits_by_sum`` (schema 2): partial sums converted with fewer bits than the layer's, over the same
+  range: a SAR ADC that stops ``e`` comparisons early gives the code of a step ``2**e`` times coarser, which
+  shift-and-add weighs by ``2**e`` (exact), at the card's energy and latency for that resolution. Worth it
+  where a sum's significance lies far below the truncation point.
 
 Plans are TOML::
 
@@ -31,6 +35,7 @@ Plans are TOML::
     adc_bits = 6
     compensation = "calibrated"
     discard = ["s0t0", "s0t1"]      # "s<slice>t<cycle>"
+    adc_bits_by_sum = { s0t2 = 4, s1t0 = 5 }
 
 Schema 1 plans (no ``adc_bits``) still load: every layer converts at the card's resolution.
 
@@ -45,6 +50,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tomli_w
 
 from memsim.devices.validate import check_choice, check_int
@@ -66,12 +72,21 @@ class LayerPlan:
     discard: tuple[tuple[int, int], ...] = ()
     compensation: str = "calibrated"
     adc_bits: int | None = None  # None: the card's adc.bits
+    adc_bits_by_sum: tuple[tuple[tuple[int, int], int], ...] = ()  # ((s, t), bits), sorted, unique sums
 
     def __post_init__(self) -> None:
         check_int("plan.weight_bits", self.weight_bits, 1, 16)
         check_int("plan.weight_shift", self.weight_shift, 0, 16)
         if self.adc_bits is not None:
             check_int("plan.adc_bits", self.adc_bits, 1, 16)
+        by_sum = {}
+        for item in self.adc_bits_by_sum:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], tuple) and len(item[0]) == 2):
+                raise ValueError(f"plan.adc_bits_by_sum entry {item!r} is not an ((s, t), bits) pair")
+            (s, t), bits = item
+            key = (check_int("plan.adc_bits_by_sum slice", s, 0), check_int("plan.adc_bits_by_sum cycle", t, 0))
+            by_sum[key] = check_int(f"plan.adc_bits_by_sum s{s}t{t}", bits, 1, 16)
+        object.__setattr__(self, "adc_bits_by_sum", tuple(sorted(by_sum.items())))
         check_choice("plan.compensation", self.compensation, COMPENSATIONS)
         pairs = []
         for item in self.discard:
@@ -97,6 +112,19 @@ class Plan:
     def weight_bits(self) -> tuple[int, ...]:
         return tuple(layer.weight_bits for layer in self.layers)
 
+    def adc_coarse(self, i: int, adc_bits: int, cycles: int, slices: int) -> np.ndarray | None:
+        """Layer ``i``'s ``adc_bits_by_sum`` as bits fewer than its resolution, int (cycles, slices), or None:
+        ``e[t, s] = B − bits(s, t)`` with ``B`` the layer's ``adc_bits`` (``adc_bits``: the card's when the
+        layer sets none)."""
+        lp = self.layers[i]
+        if not lp.adc_bits_by_sum:
+            return None
+        layer_bits = adc_bits if lp.adc_bits is None else lp.adc_bits
+        coarse = np.zeros((cycles, slices), dtype=np.int64)
+        for (s, t), bits in lp.adc_bits_by_sum:
+            coarse[t, s] = layer_bits - bits
+        return coarse
+
     def to_dict(self) -> dict:
         layers = []
         for i, lp in enumerate(self.layers):
@@ -105,6 +133,8 @@ class Plan:
                 entry["adc_bits"] = lp.adc_bits
             entry["compensation"] = lp.compensation
             entry["discard"] = [f"s{s}t{t}" for s, t in lp.discard]
+            if lp.adc_bits_by_sum:
+                entry["adc_bits_by_sum"] = {f"s{s}t{t}": bits for (s, t), bits in lp.adc_bits_by_sum}
             layers.append(entry)
         return {"schema_version": SCHEMA_VERSION, "description": self.description, "layers": layers}
 
@@ -127,7 +157,7 @@ class Plan:
                 raise ValueError(f"{origin}: layers[{i}] is not a table")
             allowed = {"layer", "weight_bits", "weight_shift", "compensation", "discard"}
             if version >= 2:
-                allowed.add("adc_bits")
+                allowed |= {"adc_bits", "adc_bits_by_sum"}
             extra = set(entry) - allowed
             if extra:
                 raise ValueError(f"{origin}: layers[{i}] has unknown key {sorted(extra)[0]!r}; allowed: "
@@ -144,9 +174,21 @@ class Plan:
                     raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form "
                                      f"'s<slice>t<cycle>'")
                 pairs.append((int(match[1]), int(match[2])))
+            by_sum = entry.get("adc_bits_by_sum", {})
+            if not isinstance(by_sum, dict):
+                raise ValueError(f"{origin}: layers[{i}].adc_bits_by_sum = {by_sum!r} is not a table of "
+                                 f"'s<slice>t<cycle>' = bits")
+            coarse = []
+            for name, bits in by_sum.items():
+                match = _SUM.fullmatch(name)
+                if match is None:
+                    raise ValueError(f"{origin}: layers[{i}].adc_bits_by_sum key {name!r} is not of the form "
+                                     f"'s<slice>t<cycle>'")
+                coarse.append(((int(match[1]), int(match[2])), bits))
             try:
                 layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),
-                                        entry.get("compensation", "calibrated"), entry.get("adc_bits")))
+                                        entry.get("compensation", "calibrated"), entry.get("adc_bits"),
+                                        tuple(coarse)))
             except ValueError as err:
                 raise ValueError(f"{origin}: layers[{i}]: {err}") from None
         description = data.get("description", "")
@@ -196,3 +238,11 @@ def check_plan_fits(
                 raise ValueError(
                     f"plan layer {i}: discard s{s}t{t} is outside the grid of {need} slices × {cycles[i]} cycles"
                 )
+        layer_bits = adc_bits if lp.adc_bits is None else lp.adc_bits
+        for (s, t), bits in lp.adc_bits_by_sum:
+            if s >= need or t >= cycles[i]:
+                raise ValueError(f"plan layer {i}: adc_bits_by_sum s{s}t{t} is outside the grid of {need} slices × "
+                                 f"{cycles[i]} cycles")
+            if bits > layer_bits:
+                raise ValueError(f"plan layer {i}: adc_bits_by_sum s{s}t{t} = {bits} is out of range; allowed "
+                                 f"1..{layer_bits} (the layer's ADC resolution)")

@@ -30,6 +30,9 @@ Search, guided by the analytic error model (``memsim.planning.error_model``) and
    the rest greedily in order of score, and the longest prefix that stays feasible is found by bisection,
    each step simulated. Discarding starts from the plan so far and from the most accurate precision; from
    an infeasible start the sums predicted to bring more error than information go first.
+4. *ADC resolution per partial sum.* From the best feasible plan, single kept sums drop a bit of resolution
+   at a time (same range, a coarser step: a SAR conversion that stops early), ordered by the predicted growth
+   of their rounding error per joule saved; the longest feasible prefix is found by bisection.
 The feasible plan with the highest COPE wins once it also holds on ``plan_chips`` fresh planning chips (seed
 ``config.seed + REVERIFY_SEED_OFFSET``; otherwise the next feasible one is tried): the best of many
 candidates scored on the same chips flatters itself. If none holds, the plan with the smallest drop bound is
@@ -48,7 +51,12 @@ from memsim import metrics
 from memsim.config import SimConfig
 from memsim.encoding import input_slices
 from memsim.workload.datasets import Dataset
-from memsim.planning.error_model import LayerErrorModel, analyze_layer, measure_error_positions
+from memsim.planning.error_model import (
+    LayerErrorModel,
+    analyze_layer,
+    coarse_rounding_power,
+    measure_error_positions,
+)
 from memsim.planning.plan import LayerPlan, Plan
 from memsim.simulate import Workload, load_workload, prepare, simulate
 
@@ -404,6 +412,21 @@ def plan_network(
                 lo = mid
             else:
                 hi = mid - 1
+    # 5. ADC resolution per partial sum, from the best feasible plan so far: low-significance sums need fewer
+    # bits than the layer's ADC gives them.
+    ok = [c for c in candidates if feasible(c)]
+    if ok:
+        start = max(ok, key=lambda c: c.cope_gop_per_j)
+        moves = _resolution_moves(config, start.plan, calibration, lowest)
+        lo, hi = 0, len(moves)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            trial = run(_with_resolutions(start.plan, moves[:mid]))
+            candidates.append(trial)
+            if feasible(trial):
+                lo = mid
+            else:
+                hi = mid - 1
     # The best of many candidates scored on the same chips flatters itself (winner's curse): the choice is
     # re-verified on fresh planning chips, falling back to the next feasible candidate until one holds.
     ranked = sorted((c for c in candidates if feasible(c)), key=lambda c: -c.cope_gop_per_j)
@@ -421,6 +444,54 @@ def plan_network(
                    f"COPE {best.cope_gop_per_j:.4g} vs {base.cope_gop_per_j:.4g} GOP/J on calibration")
     plan = replace(best.plan, description=description)
     return PlanningResult(plan, base, best, ideal, target, reverified is not None, evaluations, models, reverified)
+
+
+def _resolution_moves(config: SimConfig, plan: Plan, workload: Workload, lowest: int) -> list[tuple]:
+    """Moves that lower the ADC resolution of single kept partial sums one bit at a time, ordered greedily by
+    predicted damage per joule saved, smallest first: a move ``(layer, s, t, bits)``. Damage is the growth of
+    the sum's rounding error (``coarse_rounding_power``) relative to the layer's output power; the saving is
+    its conversions times the card's energy difference between the two resolutions."""
+    _, _, design = prepare(config, plan=plan, workload=workload)
+    inputs = _layer_inputs(design, workload.data.x)
+    steps: dict[tuple[int, int, int], list[tuple[float, int]]] = {}
+    for li, (layer, card, qx, lp) in enumerate(zip(design.layers, design.layer_cards, inputs, plan.layers,
+                                                   strict=True)):
+        model = analyze_layer(layer, card, qx)
+        power = max(model.output_power, 1e-300)
+        bits = card.adc.bits
+        current = {key: b for key, b in lp.adc_bits_by_sum}
+        energy = {b: card.with_adc_bits(b).adc.convert_cost().energy_j for b in range(lowest, bits + 1)}
+        rounding = [model.rounding_power] + [coarse_rounding_power(layer, card, qx, extra)
+                                             for extra in range(1, bits - lowest + 1)]
+        keep = layer.discard.keep.T  # (S, T)
+        conversions = model.conversions * layer.vectors_per_inference
+        for s, t in zip(*np.nonzero(keep & (model.information > 0)), strict=True):
+            b0 = current.get((int(s), int(t)), bits)
+            seq = []
+            for extra in range(1, b0 - lowest + 1):
+                b = b0 - extra
+                damage = (rounding[extra][s, t] - rounding[extra - 1][s, t]) / power
+                saved = conversions[s, t] * (energy[b + 1] - energy[b])
+                seq.append((float(damage) / max(saved, 1e-300), b))
+            steps[(li, int(s), int(t))] = seq
+    moves = []
+    heads = {key: 0 for key in steps}
+    while True:
+        ready = [(seq[heads[key]][0], key) for key, seq in steps.items() if heads[key] < len(seq)]
+        if not ready:
+            return moves
+        _, key = min(ready)
+        moves.append((*key, steps[key][heads[key]][1]))
+        heads[key] += 1
+
+
+def _with_resolutions(plan: Plan, moves: list[tuple]) -> Plan:
+    """``plan`` with the per-sum ADC resolutions of ``moves`` (the last move of a sum wins)."""
+    by_layer: dict[int, dict] = {}
+    for li, s, t, bits in moves:
+        by_layer.setdefault(li, dict(plan.layers[li].adc_bits_by_sum))[(s, t)] = bits
+    return Plan(tuple(replace(lp, adc_bits_by_sum=tuple(by_layer[i].items())) if i in by_layer else lp
+                      for i, lp in enumerate(plan.layers)))
 
 
 def _lowest_adc_bits(card: DeviceCard) -> int:

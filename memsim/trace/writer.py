@@ -306,8 +306,8 @@ def _errors(chips, n_layers: int) -> dict[str, np.ndarray]:
 
 
 def _plan(design) -> dict:
-    """The quantization plan the run used: formats, encoding, the ADC step, discarded partial sums and
-    compensation per layer."""
+    """The quantization plan the run used: formats, encoding, the ADC step and resolution (and the sums
+    converted with fewer bits), discarded partial sums and compensation per layer."""
     return {
         "encoding": design.encoding,
         "layers": [
@@ -322,9 +322,13 @@ def _plan(design) -> dict:
                 "truncated_bits": l.qlayer.shift,
                 "columns_per_weight": l.encoded.kinds,
                 "adc_step": l.adc_step,
+                "adc_bits": card.adc.bits,
+                "adc_bits_by_sum": {} if l.adc_coarse is None else {
+                    f"s{s}t{t}": card.adc.bits - int(l.adc_coarse[t, s])
+                    for t, s in zip(*np.nonzero(l.adc_coarse), strict=True)},
                 "discard": [f"s{s}t{t}" for t, s in zip(*np.nonzero(~l.discard.keep), strict=True)],
                 "compensation": l.discard.compensation.tolist(),
             }
-            for l in design.layers
+            for l, card in zip(design.layers, design.layer_cards, strict=True)
         ],
     }

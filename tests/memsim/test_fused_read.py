@@ -27,10 +27,13 @@ def one_layer(rng, rows, outputs, input_bits, weight_bits):
     return QuantizedNetwork("one", (layer,))
 
 
-def reference_read(tiles, drives, card, significance, keep):
+def reference_read(tiles, drives, card, significance, keep, coarse=None):
     """Per tile, row group and kept cycle: ``column_signal`` (float64, exact on the grid), ``adc.quantize`` on
-    the kept columns, shift-and-add in int64. Returns the layer's partial sums and clipped counts per tile."""
+    the kept columns, shift-and-add in int64. Returns the layer's partial sums and clipped counts per tile.
+    ``coarse`` (T, K): column kinds converted ``e`` bits coarser, by an ADC of ``bits − e`` bits whose step is
+    ``2**e`` times the layer's (the same range)."""
     adc, d = card.adc, card.dac.bits
+    coarse = np.zeros(keep.shape, dtype=np.int64) if coarse is None else coarse
     step = int(adc.lsb_levels)
     n = drives.shape[0]
     outputs = max(t.spec.out_stop for t in tiles)
@@ -44,7 +47,13 @@ def reference_read(tiles, drives, card, significance, keep):
                 x = drives[:, t, spec.row_start + r0 : spec.row_start + r1]
                 signal = column_signal(t_, x, r0, r1, 0.0, None)
                 kept = np.tile(keep[t], spec.outputs)  # output-major columns
-                codes, clip[g, t] = adc.quantize(signal[:, kept])
+                e = np.tile(coarse[t], spec.outputs)[kept]
+                codes = np.zeros((n, int(kept.sum())), dtype=np.int64)
+                for value in np.unique(e):
+                    coarser = replace(adc, bits=adc.bits - int(value), lsb_levels=adc.lsb_levels * 2**int(value))
+                    codes[:, e == value], clipped_here = coarser.quantize(signal[:, kept][:, e == value])
+                    codes[:, e == value] <<= int(value)
+                    clip[g, t] += clipped_here
                 sig = np.tile(significance, spec.outputs)[kept]
                 out = np.repeat(np.arange(spec.outputs), spec.kinds)[kept]
                 contrib = np.zeros((n, spec.outputs), dtype=np.int64)
@@ -71,10 +80,11 @@ def reference_read(tiles, drives, card, significance, keep):
     panel_columns=st.sampled_from([tile.PANEL_COLUMNS, 1, 6]),
     float64=st.booleans(),
     threads=st.integers(1, 3),
+    coarser=st.booleans(),
 )
 def test_fused_read_equals_the_per_column_reference_bit_for_bit(
     card_factory, seed, cell_bits, dac_bits, adc_bits, lsb_levels, encoding, xbar_rows, rows_per_read_frac,
-    sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64, threads,
+    sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64, threads, coarser,
 ):
     rng = np.random.default_rng(seed)
     weight_bits = int(rng.integers(2, 7))
@@ -97,10 +107,15 @@ def test_fused_read_equals_the_per_column_reference_bit_for_bit(
     exact_bits = {**tile._EXACT_BITS, np.dtype(np.float32): 0} if float64 else tile._EXACT_BITS
     add_outputs = rng.integers(-1000, 1000, outputs)
     add_vectors = rng.integers(-1000, 1000, (len(drives), 1))
+    # Some partial sums converted with fewer bits over the same range (a plan's adc_bits_by_sum; power-of-two
+    # steps only).
+    coarse = None
+    if coarser and lsb_levels != 3:
+        coarse = rng.integers(0, adc_bits, size=layer.keep_kinds.shape) * (rng.random(layer.keep_kinds.shape) < 0.5)
     with mock.patch.multiple(tile, BLOCK_BYTES=block_bytes, PANEL_COLUMNS=panel_columns, _EXACT_BITS=exact_bits):
-        reader = LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds)
+        reader = LayerReader(tiles, card, layer.encoded.significance, layer.keep_kinds, coarse_kinds=coarse)
         fused = reader.read(drives, None, add_outputs, add_vectors, threads)
-    partial, clipped = reference_read(tiles, drives, card, layer.encoded.significance, layer.keep_kinds)
+    partial, clipped = reference_read(tiles, drives, card, layer.encoded.significance, layer.keep_kinds, coarse)
     np.testing.assert_array_equal(fused.partial, partial + add_outputs + add_vectors)
     for activity, clip in zip(fused.activity, clipped, strict=True):
         np.testing.assert_array_equal(activity.clipped, clip)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from memsim.config import SimConfig
+from memsim.ledger import time_fs
 from memsim.planning.plan import LayerPlan, Plan
 from memsim.simulate import simulate
 
@@ -129,3 +130,30 @@ def test_a_layer_at_fewer_adc_bits_pays_that_resolution_and_ranges_for_it():
     assert low.design.timing[0].tiles[0].times.conv < full.design.timing[0].tiles[0].times.conv
     # Fewer codes cover the same calibrated partial sums with a coarser power-of-two step.
     assert low.design.layers[0].adc_step > full.design.layers[0].adc_step
+
+
+def test_sums_converted_with_fewer_bits_are_priced_and_timed_at_that_resolution():
+    """``adc_bits_by_sum``: the sums of slice 0 at 5 bits save exactly (E(8) − E(5)) per conversion, their codes
+    are those of a 2**3 times coarser step, and the ADC is busy (5 + 1)/(8 + 1) as long for them."""
+    cfg = SimConfig(trace="", card_overrides={"cell": {"variation": {"model": "none"}}})
+    full = simulate(cfg, plan=Plan(tuple(LayerPlan(8) for _ in range(3))))
+    coarse = tuple(((0, t), 5) for t in range(8))
+    low = simulate(cfg, plan=Plan((LayerPlan(8, adc_bits_by_sum=coarse), LayerPlan(8), LayerPlan(8))))
+    layer = low.design.layers[0]
+    assert layer.adc_coarse[:, 0].tolist() == [3] * 8 and not layer.adc_coarse[:, 1:].any()
+    card = low.card
+
+    def adc_energy(result, layer_index):
+        return sum(r.energy_zj for r in result.ledger.rows
+                   if r.component == "adc" and r.action == "convert" and r.layer == layer_index)
+
+    conversions = 360 * 64 * 8  # inputs × outputs × cycles of slice 0 (one row group, offset encoding)
+    saved_j = conversions * (card.adc.convert_cost().energy_j - card.with_adc_bits(5).adc.convert_cost().energy_j)
+    assert (adc_energy(full, 0) - adc_energy(low, 0)) / 1e21 == pytest.approx(saved_j, rel=1e-9)
+    assert adc_energy(full, 1) == adc_energy(low, 1)
+    busy = lambda r: sum(t.busy_fs()["adc"] for t in r.design.timing[0].tiles)  # noqa: E731
+    t8, t5 = (time_fs(c.adc.latency_s) for c in (card, card.with_adc_bits(5)))
+    assert busy(full) - busy(low) == 64 * 8 * (t8 - t5)
+    # Slice 0 has significance 1: its codes lose their 3 lowest bits, so outputs move but stay close.
+    s = low.summary()
+    assert s["bit_exact_rate"] < 1.0 and s["accuracy_hw"] >= full.summary()["accuracy_hw"] - 0.02
