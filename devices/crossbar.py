@@ -30,11 +30,11 @@ class Crossbar(Component):
     ``reference`` (one of ``REFERENCE_MODES``) says how the ``g_min`` floor ``v_unit·g_min·Σ_i x_i`` of every
     column current is removed (docs/datapath.md §Reference column):
     - ``"column"``: one column per crossbar is a reference column at level 0 whose current is subtracted from
-      every data column in the analog domain; ``data_cols = cols − 1`` (the ISAAC-style default);
+      every data column in the analog domain; ``data_cols = cols − 1`` (the default);
     - ``"digital"``: no reference column, ``data_cols = cols``; the ADC converts the column current with its
       floor and the digital side subtracts ``floor(b/m + 1/2)``, ``b = (g_min/Δg)·Σ_i x_i``, from every code
-      (``Σ_i x_i`` is the popcount of the drives). Source: memsim's own option (issue 12, item 6); the
-      analog reference column is ISAAC's (Shafiee et al., ISCA 2016).
+      (``Σ_i x_i`` is the popcount of the drives). Source: memsim's own modelling option, not a figure of
+      a published design; both shipped cards keep ``"column"``.
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
     ``p_static_w >= 0``; ``reference`` in ``REFERENCE_MODES``.
     """

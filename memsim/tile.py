@@ -43,11 +43,11 @@ floats of one sign order like their bit patterns, and a negative one has the sig
 larger than any positive float). Only otherwise are clipped conversions counted, exactly, per cycle and output,
 and the codes clamped. ``floor`` gives the codes; one stacked matrix-vector product with the weights
 ``keep[t, k] · 2**(d·t) · sig[k]`` (discarded partial sums weigh 0) adds them up, exact in float32 while
-``(2**bits − 1) · Σ|w| < 2**24`` (float64 otherwise). With the digital reference the block then subtracts, per
-vector, ``Σ_t (Σ_k w[t, k]) · c_t``: the floor correction ``c_t`` of each kept cycle (the same for every column
-of the row group, since every column sees the same drives) times the weight of the codes it corrects, in int64.
-A non-power-of-two ``lsb_levels`` divides ``u`` in
-float64, where ``floor`` of the correctly rounded quotient of two grid values is exact.
+``(2**bits − 1) · Σ|w| < 2**24`` (float64 otherwise). A non-power-of-two ``lsb_levels`` divides ``u`` in
+float64, where ``floor`` of the correctly rounded quotient of two grid values is exact. With the digital
+reference the block then subtracts, per vector, ``Σ_t (Σ_k w[t, k]) · c_t``: the floor correction ``c_t`` of
+each kept cycle (the same for every column of the row group, since every column sees the same drives; exact
+integers from the drive sums, ``floor_codes``) times the weight of the codes it corrects, in int64.
 
 **Threads.** The blocks of vectors are independent, so worker threads share them, each running its blocks
 start to finish with a single-threaded BLAS: the elementwise passes then run on every core, not only the
@@ -606,7 +606,8 @@ def read_tile(
     ``drives``: (T, N, tile rows) integer drive codes per input cycle (LSB cycle first). ``significance``:
     (K,) int64 column-kind significances of the encoding; ``keep_kinds``: bool (T, K), the column kinds
     converted at each cycle (discarded ones are neither converted nor added). Returns the shift-and-added
-    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · step · code`` and the activity per
+    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · step · code`` (``code − c`` with the digital
+    reference, ``c = floor_codes``) and the activity per
     (row group, cycle). Cycles with nothing kept are skipped: no drive, no read, no random draws.
     """
     spec = tile.spec
