@@ -345,6 +345,7 @@ class DeviceCard:
         return {
             "name": self.name,
             "array": f"{xb.rows}x{xb.cols}",
+            "reference": xb.reference,
             "bits_per_cell": cell.bits_per_cell,
             "g_min_s": cell.g_min_s,
             "g_max_s": cell.g_max_s,

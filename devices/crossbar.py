@@ -10,6 +10,7 @@ from .cost import Cost
 from .validate import check_choice, check_int, check_nonnegative, check_positive
 
 READ_ENERGY_MODELS = ("cell", "lumped")
+REFERENCE_MODES = ("column", "digital")  # how the g_min floor is removed (docs/datapath.md §Reference column)
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,16 @@ class Crossbar(Component):
     ``t_read_s`` is the read pulse: the latency of one read and the ``t`` of ``V²·G·t``. When ``columns_per_adc``
     does not divide ``cols`` the last ADC serves
     fewer columns. ``p_static_w``: static (leakage) power of one array, drawn whether it reads or not.
+    ``reference`` (one of ``REFERENCE_MODES``) says how the ``g_min`` floor ``v_unit·g_min·Σ_i x_i`` of every
+    column current is removed (docs/datapath.md §Reference column):
+    - ``"column"``: one column per crossbar is a reference column at level 0 whose current is subtracted from
+      every data column in the analog domain; ``data_cols = cols − 1`` (the default);
+    - ``"digital"``: no reference column, ``data_cols = cols``; the ADC converts the column current with its
+      floor and the digital side subtracts ``floor(b/m + 1/2)``, ``b = (g_min/Δg)·Σ_i x_i``, from every code
+      (``Σ_i x_i`` is the popcount of the drives). Source: memsim's own modelling option, not a figure of
+      a published design; both shipped cards keep ``"column"``.
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
-    ``p_static_w >= 0``.
+    ``p_static_w >= 0``; ``reference`` in ``REFERENCE_MODES``.
     """
 
     prefix: ClassVar[str] = "crossbar"
@@ -38,6 +47,7 @@ class Crossbar(Component):
     e_array_read_j: float = field(metadata={"unit": "J"})
     t_read_s: float = field(metadata={"unit": "s"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    reference: str = "column"
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -48,11 +58,18 @@ class Crossbar(Component):
         object.__setattr__(self, "e_array_read_j", check_nonnegative(f"{p}.e_array_read_j", self.e_array_read_j))
         object.__setattr__(self, "t_read_s", check_positive(f"{p}.t_read_s", self.t_read_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
+        check_choice(f"{p}.reference", self.reference, REFERENCE_MODES)
 
     @property
     def n_adcs(self) -> int:
         """ADCs per crossbar, ``ceil(cols/columns_per_adc)``."""
         return -(-self.cols // self.columns_per_adc)
+
+    @property
+    def data_cols(self) -> int:
+        """Columns that hold weights: ``cols − 1`` beside a reference column (``reference = "column"``), all
+        ``cols`` with ``reference = "digital"``."""
+        return self.cols - 1 if self.reference == "column" else self.cols
 
     @action("array read (one per input vector, kept input cycle and row group)")
     def read_cost(self, cell_energy_j: float = 0.0) -> Cost:

@@ -8,7 +8,8 @@ simulated time, far below the seconds-to-years ages drift is measured over, so t
 constant during it. ``disturb_chip`` applies the card's read-disturb model (``memsim.devices.disturb``) for the read
 pulses each layer row has received. Both rebuild the tiles' level-unit arrays (and their cell read energies)
 from the new conductances; the draw order of ``age_chip`` is fixed (layer by layer: its cells, then per tile
-its reference column) and nothing is drawn for a zero model or age.
+its reference column, if it has one: the digital reference has none) and nothing is drawn for a zero model or
+age.
 """
 
 from __future__ import annotations
@@ -21,18 +22,21 @@ from memsim.chip import ProgrammedChip
 from memsim.tile import ProgrammedTile, row_read_energy_zj
 
 
-def _conductances(tile: ProgrammedTile, card) -> tuple[np.ndarray, np.ndarray]:
+def _conductances(tile: ProgrammedTile, card) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tile's data cells and reference column (None without one) in siemens."""
     cell = card.cell
-    return tile.g_norm * cell.delta_g_s + cell.g_min_s, tile.ref_norm * cell.delta_g_s + cell.g_min_s
+    g_ref = None if tile.ref_norm is None else tile.ref_norm * cell.delta_g_s + cell.g_min_s
+    return tile.g_norm * cell.delta_g_s + cell.g_min_s, g_ref
 
 
-def with_conductances(tile: ProgrammedTile, card, g_s: np.ndarray, g_ref_s: np.ndarray) -> ProgrammedTile:
-    """``tile`` with new cell conductances (siemens): level units ``(G - g_min)/Δg`` and, for a
-    ``read_energy_model = "cell"`` card, the per-row read energy ``v_unit²·t_read·(Σ_j G_ij + G_ref,i)`` (the
-    same expressions as ``memsim.tile.program_layer``: ``memsim.tile.row_read_energy_zj``)."""
+def with_conductances(tile: ProgrammedTile, card, g_s: np.ndarray, g_ref_s: np.ndarray | None) -> ProgrammedTile:
+    """``tile`` with new cell conductances (siemens; ``g_ref_s`` None for a tile without a reference column):
+    level units ``(G - g_min)/Δg`` and, for a ``read_energy_model = "cell"`` card, the per-row read energy
+    ``v_unit²·t_read·(Σ_j G_ij + G_ref,i)`` (the same expressions as ``memsim.tile.program_layer``:
+    ``memsim.tile.row_read_energy_zj``)."""
     cell = card.cell
-    return replace(tile, g_norm=(g_s - cell.g_min_s) / cell.delta_g_s,
-                   ref_norm=(g_ref_s - cell.g_min_s) / cell.delta_g_s,
+    ref_norm = None if g_ref_s is None else (g_ref_s - cell.g_min_s) / cell.delta_g_s
+    return replace(tile, g_norm=(g_s - cell.g_min_s) / cell.delta_g_s, ref_norm=ref_norm,
                    row_energy_zj=row_read_energy_zj(card, g_s, g_ref_s))
 
 
@@ -46,11 +50,13 @@ def age_chip(chip: ProgrammedChip, age_s: float, rng: np.random.Generator) -> Pr
     layers = []
     for tiles in chip.tiles:
         aged_cells = [drift.apply(_conductances(t, card)[0], age_s, rng, cell.g_min_s, cell.g_max_s) for t in tiles]
-        layers.append(tuple(
-            with_conductances(t, card, g, drift.apply(_conductances(t, card)[1], age_s, rng, cell.g_min_s,
-                                                      cell.g_max_s))
-            for t, g in zip(tiles, aged_cells, strict=True)
-        ))
+        aged = []
+        for t, g in zip(tiles, aged_cells, strict=True):
+            g_ref = _conductances(t, card)[1]
+            if g_ref is not None:
+                g_ref = drift.apply(g_ref, age_s, rng, cell.g_min_s, cell.g_max_s)
+            aged.append(with_conductances(t, card, g, g_ref))
+        layers.append(tuple(aged))
     return replace(chip, tiles=tuple(layers))
 
 
@@ -69,7 +75,8 @@ def disturb_chip(chip: ProgrammedChip, row_pulses: list[np.ndarray]) -> Programm
         for t in tiles:
             g, g_ref = _conductances(t, card)
             n = np.asarray(pulses[t.spec.row_start : t.spec.row_stop])
-            new.append(with_conductances(t, card, model.apply(g, n[:, None], cell.g_min_s, cell.g_max_s),
-                                         model.apply(g_ref, n, cell.g_min_s, cell.g_max_s)))
+            if g_ref is not None:
+                g_ref = model.apply(g_ref, n, cell.g_min_s, cell.g_max_s)
+            new.append(with_conductances(t, card, model.apply(g, n[:, None], cell.g_min_s, cell.g_max_s), g_ref))
         layers.append(tuple(new))
     return replace(chip, tiles=tuple(layers))

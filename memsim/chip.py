@@ -94,10 +94,14 @@ class LayerDesign:
                   for tile in self.mapping.tiles for r0, r1 in tile.row_groups}
         return tuple(sorted(groups))
 
-    def max_partial_sum(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int = 1 << 14) -> int:
+    def max_partial_sum(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int = 1 << 14,
+                        floor_levels: float = 0.0) -> int | float:
         """The largest zero-variation ADC input (level steps) of this layer's conversions on input ``vectors``
-        (n, rows): per row group, input cycle, column kind and output, ``Σ_(i in group) x_t,i · L[i, k, j]``.
-        Exact (float64 products of small integers), computed ``chunk`` vectors at a time."""
+        (n, rows): per row group, input cycle, column kind and output, ``Σ_(i in group) x_t,i · L[i, k, j]``,
+        plus, with the digital reference (``floor_levels`` ``F > 0``, ``memsim.tile.floor_levels``), the
+        conversion's ``g_min`` floor ``F · Σ_(i in group) x_t,i``, which the ADC converts with it. Exact (float64
+        products of small integers; ``F`` is on the modelling grid), computed ``chunk`` vectors at a time; an
+        int when ``F = 0``."""
         levels = self.encoded.levels
         peak = 0
         for lo in range(0, len(vectors), chunk):
@@ -106,7 +110,11 @@ class LayerDesign:
             for r0, r1 in self.row_groups:
                 x = drives[:, :, r0:r1].reshape(t * n, r1 - r0).astype(np.float64)
                 p = x @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)
-                peak = max(peak, int(p.max(initial=0.0)))
+                if floor_levels:
+                    if p.size:
+                        peak = max(peak, float((p.max(axis=1) + floor_levels * x.sum(axis=1)).max()))
+                else:
+                    peak = max(peak, int(p.max(initial=0.0)))
         return peak
 
     def partial_sums(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
@@ -281,7 +289,8 @@ def design_chip(
     layers = []
     for ql in qnet.layers:
         encoded = encode_weights(ql.qw, ql.w_format.bits, c, encoding, weight_slices)
-        mapping = map_layer(ql.index, ql.rows, ql.outputs, encoded.kinds, xbar.rows, xbar.cols, rpr)
+        mapping = map_layer(ql.index, ql.rows, ql.outputs, encoded.kinds, xbar.rows, xbar.cols, rpr,
+                            xbar.reference)
         cycles = input_cycles(ql.in_format.bits, card.dac.bits)
         discard = discards[ql.index] if discards is not None else None
         if discard is None:

@@ -2,8 +2,10 @@
 
 A layer with ``rows`` inputs and ``outputs`` outputs, each output occupying ``K`` columns (its encoding's
 column kinds, adjacent), is cut into tiles: row blocks of the crossbar's ``rows`` and column blocks of
-``floor((cols - 1) / K)`` outputs — one column of every crossbar is the reference column that removes the
-``g_min`` floor (docs/datapath.md §Reference column). Inside a tile, rows are read in row groups of
+``floor(data_cols / K)`` outputs. ``data_cols`` is ``cols − 1`` with ``reference = "column"`` (one column of
+every crossbar is the reference column that removes the ``g_min`` floor) and ``cols`` with
+``reference = "digital"`` (the floor is removed digitally; docs/datapath.md §Reference column). Inside a
+tile, rows are read in row groups of
 ``rows_per_read`` (at most the crossbar's rows); every row group is converted separately and the partial
 sums of row groups and row blocks are added digitally.
 """
@@ -13,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from memsim.devices.crossbar import REFERENCE_MODES
+from memsim.devices.validate import check_choice
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class TileSpec:
 
     @property
     def used_columns(self) -> int:
-        """Data columns holding weights (the reference column is not counted)."""
+        """Data columns holding weights (a reference column is not counted)."""
         return self.outputs * self.kinds
 
     def columns(self, layer_cells: np.ndarray) -> np.ndarray:
@@ -71,14 +76,19 @@ class LayerMapping:
 
 
 def map_layer(
-    layer: int, rows: int, outputs: int, kinds: int, xbar_rows: int, xbar_cols: int, rows_per_read: int
+    layer: int, rows: int, outputs: int, kinds: int, xbar_rows: int, xbar_cols: int, rows_per_read: int,
+    reference: str = "column",
 ) -> LayerMapping:
-    """Cut a layer into tiles (row-block major order). Raises ValueError when one weight cannot fit."""
-    data_cols = xbar_cols - 1
+    """Cut a layer into tiles (row-block major order). ``reference`` is the crossbar's ``reference`` mode
+    (``memsim.devices.crossbar.REFERENCE_MODES``): ``"column"`` keeps one column per crossbar for the reference
+    column, ``"digital"`` gives every column to data. Raises ValueError when one weight cannot fit."""
+    check_choice("crossbar.reference", reference, REFERENCE_MODES)
+    data_cols = xbar_cols - 1 if reference == "column" else xbar_cols
     if kinds > data_cols:
+        beside = " beside its reference column" if reference == "column" else ""
         raise ValueError(
             f"layer {layer}: one weight needs {kinds} columns but a {xbar_cols}-column crossbar has only "
-            f"{data_cols} data columns beside its reference column; use fewer weight bits or more bits per cell"
+            f"{data_cols} data columns{beside}; use fewer weight bits or more bits per cell"
         )
     if not 1 <= rows_per_read <= xbar_rows:
         raise ValueError(f"mapping.rows_per_read = {rows_per_read} is out of range; allowed 1..{xbar_rows}")

@@ -25,6 +25,7 @@ from memsim.encoding import input_cycles, slices_needed
 from memsim.engine import Engine, EngineOptions, EngineResult, Timeline, chunk_vectors, default_threads
 from memsim.workload.fixedpoint import bit_length
 from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
+from memsim.tile import floor_levels
 from memsim.workload.network import BUILTIN_NETWORKS, Network, builtin_network, load_network
 from memsim.workload.onnx_import import load_onnx
 from memsim.planning.plan import Plan, check_plan_fits
@@ -303,20 +304,23 @@ def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tupl
     ``"calibrated"``, the largest zero-variation partial sum on the calibration inputs (``calibration_qx``, the
     first ``ADC_CALIBRATION_INPUTS``; ``LayerDesign.max_partial_sum``) and, for ``"full"``, the largest
     possible one, ``rows of a row group × (2**d − 1) × (2**c − 1)``; ``B`` is the layer's ADC resolution (the
-    card's, or the plan's for the layer). A power of two keeps shift-and-add exact
-    (codes shift left by ``e``); a calibrated range may clip where variation pushes a sum past it, and the run
-    counts it."""
+    card's, or the plan's for the layer). With the digital reference
+    (``crossbar.reference = "digital"``) the ADC converts the column current with its ``g_min`` floor
+    ``F·Σ_i x_t,i`` (``memsim.tile.floor_levels``), so ``P`` includes it: per conversion for ``"calibrated"``,
+    ``rows × (2**d − 1) × F`` more for ``"full"``. A power of two keeps shift-and-add exact (codes shift left
+    by ``e``); a calibrated range may clip where variation pushes a sum past it, and the run counts it."""
     card = design.card
     base = int(card.adc.lsb_levels)
     if mode == "card":
         return tuple(base for _ in design.layers)
     d, c = card.dac.bits, card.cell.bits_per_cell
+    floor = floor_levels(card)
     if mode == "calibrated":
-        peaks = [layer.max_partial_sum(layer.to_vectors(x), d)
+        peaks = [layer.max_partial_sum(layer.to_vectors(x), d, floor_levels=floor)
                  for layer, x in zip(design.layers, design.layer_inputs(calibration_qx), strict=True)]
     else:
-        peaks = [max(r1 - r0 for r0, r1 in layer.row_groups) * ((1 << d) - 1) * ((1 << c) - 1)
-                 for layer in design.layers]
+        drive = [max(r1 - r0 for r0, r1 in layer.row_groups) * ((1 << d) - 1) for layer in design.layers]
+        peaks = [x * ((1 << c) - 1) + (x * floor if floor else 0) for x in drive]
     steps = []
     for peak, layer_card in zip(peaks, design.layer_cards, strict=True):
         top = 1 << layer_card.adc.bits  # the layer's ADC resolution (a plan may lower it)

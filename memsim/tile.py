@@ -1,14 +1,20 @@
 """One crossbar tile: programming its cells and the bit-true read of a batch of inputs (docs/datapath.md).
 
-A tile holds a block of one layer's encoded weights (see ``memsim.mapping``) plus a reference column at
-level 0. Reading one row group at input cycle ``t`` for a batch gives, per data column ``j``,
+A tile holds a block of one layer's encoded weights (see ``memsim.mapping``) and, with the crossbar's
+``reference = "column"``, a reference column at level 0. Reading one row group at input cycle ``t`` for a
+batch gives, per data column ``j``,
 
-    s_j = Σ_i x_t,i · h_ij  +  o_j  +  noise_j,      h_ij = (G_ij − G_ref,i)/Δg,   o_j = offset_j/I_unit
+    s_j = Σ_i x_t,i · h_ij  +  o_j  +  noise_j,      o_j = offset_j/I_unit
+    h_ij = (G_ij − G_ref,i)/Δg     (reference = "column")
+    h_ij = G_ij/Δg                 (reference = "digital")
 
-which is ``(I_j − I_ref)/I_unit`` with ``I = v_unit · Σ_i x_i G_i``, ``v_unit = v_read/(2**d − 1)`` and
-``I_unit = v_unit · Δg``: the reference column's current is subtracted row by row, so a read is one matrix
-product. The ADC turns ``s_j`` into a code; shift-and-add recombines codes over cycles and column kinds with
-their significances.
+which is ``(I_j − I_ref)/I_unit`` (``I_j/I_unit`` for "digital") with ``I = v_unit · Σ_i x_i G_i``,
+``v_unit = v_read/(2**d − 1)`` and ``I_unit = v_unit · Δg``: the reference column's current is subtracted row
+by row, so a read is one matrix product. With ``"digital"`` the column signal keeps the ``g_min`` floor,
+``b = F·Σ_i x_t,i`` with ``F = to_grid(g_min/Δg)``, and the digital side subtracts ``c = floor(b/m + 1/2)``
+(``floor_codes``, exact integers) from every converted code (docs/datapath.md §Reference column). The ADC
+turns ``s_j`` into a code; shift-and-add recombines codes over cycles and column kinds with their
+significances.
 
 **The modelling grid.** ``h`` (the *read levels*) and the sense-amplifier offsets ``o`` are held on a fixed
 grid of ``2**-GRID_BITS`` level steps (``GRID_BITS = 14``: 6·10⁻⁵ of a level step, rounded to once per chip
@@ -16,12 +22,14 @@ instance). That is a documented modelling resolution, far below the programming 
 models (a percent of a level step and more), and it is what makes the datapath exact in floating point:
 every product ``x·h`` and every partial sum of a column is a multiple of ``2**-GRID_BITS`` (of the ADC step,
 once scaled by a power-of-two ``lsb_levels``) bounded by ``B = (2**d − 1)·max_j Σ_i |h_ij| + max_j |b_j|``
-(``b``: offset, rounding half step and centring below). When ``B < 2**(24 − GRID_BITS)`` every such number is
+(``b``: offset, rounding half step and centring below; with the digital reference ``h`` holds the floor, so
+``B`` grows by ``(2**d − 1)·rows·F``). When ``B < 2**(24 − GRID_BITS)`` every such number is
 exactly representable in float32, so the product is exact *whatever the summation order* — BLAS picks
 kernels by matrix size, yet a chunked and a one-vector run round identically at every ADC bin edge.
 Otherwise the read runs in float64, exact while ``B < 2**(53 − GRID_BITS)`` (any realistic tile; larger ones
 are refused). Both give the same numbers: the dtype is a performance choice, never a modelling one. With no
-variation ``h`` holds the exact integer levels and every code equals the integer partial sum.
+variation ``h`` holds the exact integer levels (plus ``F`` with the digital reference) and every code equals
+the integer partial sum ``a`` (digitally corrected: ``floor(a + b + 1/2) − floor(b + 1/2) = a`` at step 1).
 
 **The fused read** (``LayerReader``). All tiles of one row block of a layer see the same drives, so each
 row group is *one* matrix product over all of them, every kept input cycle and every slice: rows are
@@ -36,7 +44,10 @@ larger than any positive float). Only otherwise are clipped conversions counted,
 and the codes clamped. ``floor`` gives the codes; one stacked matrix-vector product with the weights
 ``keep[t, k] · 2**(d·t) · sig[k]`` (discarded partial sums weigh 0) adds them up, exact in float32 while
 ``(2**bits − 1) · Σ|w| < 2**24`` (float64 otherwise). A non-power-of-two ``lsb_levels`` divides ``u`` in
-float64, where ``floor`` of the correctly rounded quotient of two grid values is exact.
+float64, where ``floor`` of the correctly rounded quotient of two grid values is exact. With the digital
+reference the block then subtracts, per vector, ``Σ_t (Σ_k w[t, k]) · c_t``: the floor correction ``c_t`` of
+each kept cycle (the same for every column of the row group, since every column sees the same drives; exact
+integers from the drive sums, ``floor_codes``) times the weight of the codes it corrects, in int64.
 
 **Threads.** The blocks of vectors are independent, so worker threads share them, each running its blocks
 start to finish with a single-threaded BLAS: the elementwise passes then run on every core, not only the
@@ -46,7 +57,8 @@ clipping counts are integers, and with read noise each block draws from its own 
 Read noise (cycle-to-cycle) is sampled per column, not per cell: a column sums independent Gaussians, so
 its noise is ``N(0, Σ_i (x_i σ_read/Δg)²)`` in level units — exact in distribution
 (docs/devices.md §Read noise). The
-reference column's noise is drawn once per read and tile and shared by the columns of that tile. The noisy
+reference column's noise is drawn once per read and tile and shared by the columns of that tile (nothing is
+drawn for it with the digital reference, which has no reference column). The noisy
 signal is rounded once to the read's working precision (float32 keeps 2⁻¹⁴ of a level step or finer on
 signals below 512 level steps), far below the noise itself.
 """
@@ -117,27 +129,59 @@ def to_grid(levels) -> np.ndarray:
     return np.rint(np.asarray(levels, dtype=np.float64) * scale) / scale
 
 
+def floor_levels(card: DeviceCard) -> float:
+    """The ``g_min`` floor of one cell at one unit of drive, in level steps, on the modelling grid:
+    ``F = to_grid(g_min/Δg)`` with ``crossbar.reference = "digital"``, 0 with ``"column"`` (the reference column
+    removes the floor in the analog domain). A read's floor is ``b = F·Σ_i x_t,i`` (docs/datapath.md §Reference
+    column). Validity: every card; ohmic cells."""
+    if card.crossbar.reference != "digital":
+        return 0.0
+    return float(to_grid(card.cell.g_min_s / card.cell.delta_g_s))
+
+
+def floor_codes(card: DeviceCard, drive_sums, step: int) -> np.ndarray:
+    """The digital floor correction of each conversion, in ADC codes: ``c = floor(F·S/m + 1/2)`` for drive sums
+    ``S = Σ_i x_t,i`` (int array: the popcount of a read's drives) and ADC step ``m`` (level steps), exact
+    int64 (``F`` is ``F_q/2**GRID_BITS`` with an integer ``F_q``, so ``c = (2·F_q·S + m·2**GRID_BITS) //
+    (2·m·2**GRID_BITS)``). All zeros with ``crossbar.reference = "column"``. For an integer partial sum ``a`` and
+    ``m = 1``, ``floor(a + b + 1/2) − c = a`` exactly (docs/datapath.md §Reference column)."""
+    s = np.asarray(drive_sums, dtype=np.int64)
+    f_q = int(round(floor_levels(card) * (1 << GRID_BITS)))
+    if f_q == 0:
+        return np.zeros(s.shape, dtype=np.int64)
+    den = 2 * int(step) << GRID_BITS
+    return (2 * f_q * s + (int(step) << GRID_BITS)) // den
+
+
 @dataclass(frozen=True)
 class ProgrammedTile:
     """A tile's cells on one chip instance, in level units (see module docstring).
 
     ``g_norm``: (rows, used_columns) ``(G − g_min)/Δg``, columns ordered output-major (the K column kinds of
-    one output are adjacent); ``ref_norm``: (rows,) the reference column, likewise; ``offset_lsb``:
-    (used_columns,) sense-amplifier offsets ``offset/I_unit``; ``row_energy_zj``: (rows,) cell read energy of
-    one unit drive on each row, ``v_unit² · t_read · (Σ_j G_ij + G_ref,i)``, or None when the card uses a
-    lumped array-read energy. ``read_levels`` and ``offset_levels`` are what a read uses: ``g_norm − ref_norm``
-    and the offsets on the modelling grid.
+    one output are adjacent); ``ref_norm``: (rows,) the reference column, likewise, or None with the digital
+    reference (no reference column); ``offset_lsb``: (used_columns,) sense-amplifier offsets
+    ``offset/I_unit``; ``row_energy_zj``: (rows,) cell read energy of one unit drive on each row,
+    ``v_unit² · t_read · (Σ_j G_ij + G_ref,i)`` (no ``G_ref`` term without a reference column), or None when
+    the card uses a lumped array-read energy; ``floor_levels``: ``F`` (``floor_levels``), the floor each cell
+    keeps in its read level with the digital reference (0 with a reference column). ``read_levels`` and
+    ``offset_levels`` are what a read uses: ``g_norm − ref_norm`` (or ``g_norm + F``) and the offsets on the
+    modelling grid.
     """
 
     spec: TileSpec
     g_norm: np.ndarray
-    ref_norm: np.ndarray
+    ref_norm: np.ndarray | None
     offset_lsb: np.ndarray
     row_energy_zj: np.ndarray | None
+    floor_levels: float = 0.0
 
     @cached_property
     def read_levels(self) -> np.ndarray:
-        """``h_ij = to_grid(g_norm_ij − ref_norm_i)``, (rows, used_columns) float64."""
+        """(rows, used_columns) float64: ``h_ij = to_grid(g_norm_ij − ref_norm_i)`` with a reference column;
+        ``h_ij = to_grid(g_norm_ij) + F`` (``G_ij/Δg`` on the grid, the floor rounded once, so that without
+        variation ``h`` is exactly the level plus ``F``) with the digital reference."""
+        if self.ref_norm is None:
+            return to_grid(self.g_norm) + self.floor_levels
         return to_grid(self.g_norm - self.ref_norm[:, None])
 
     @cached_property
@@ -186,35 +230,41 @@ def program_layer(
     """Program one layer's tiles on one chip instance.
 
     Random draws, in this order: the whole layer's cells (``cell.program``), then per tile its reference
-    column and its sense-amplifier offsets. The order is fixed so a seed names one chip.
+    column (only with ``crossbar.reference = "column"``; the digital reference has none and draws nothing for
+    it) and its sense-amplifier offsets. The order is fixed so a seed names one chip.
     """
     cell = card.cell
     g_all = cell.program(encoded.levels, rng)
     dg = cell.delta_g_s
+    column = card.crossbar.reference == "column"
+    floor = floor_levels(card)
     tiles = []
     for spec in mapping.tiles:
         g = spec.columns(g_all)
-        g_ref = cell.program(np.zeros(spec.rows, dtype=np.int64), rng)
+        g_ref = cell.program(np.zeros(spec.rows, dtype=np.int64), rng) if column else None
         offsets = card.sample_hold.sample_offsets_a(spec.used_columns, rng) / card.i_unit_a
         row_energy = row_read_energy_zj(card, g, g_ref)
-        tiles.append(ProgrammedTile(spec, (g - cell.g_min_s) / dg, (g_ref - cell.g_min_s) / dg, offsets, row_energy))
+        ref_norm = (g_ref - cell.g_min_s) / dg if column else None
+        tiles.append(ProgrammedTile(spec, (g - cell.g_min_s) / dg, ref_norm, offsets, row_energy, floor))
     return tuple(tiles)
 
 
-def row_read_energy_zj(card: DeviceCard, g_s: np.ndarray, g_ref_s: np.ndarray) -> np.ndarray | None:
+def row_read_energy_zj(card: DeviceCard, g_s: np.ndarray, g_ref_s: np.ndarray | None) -> np.ndarray | None:
     """Cell read energy of one drive-code step on each row of a tile, in zJ, or None for a lumped-energy card.
 
         E_i = v_unit² · t_read · (Σ_j G_ij + G_ref,i)
 
     Joule heating ``V²·G·t`` of every cell of the row (``devices.memristor.read_energy_j``) at the unit drive
     ``v_unit`` (``DeviceCard.v_unit_v``); a drive code ``x`` scales it by ``x²``. ``g_s``: (rows, used
-    columns) data-cell conductances and ``g_ref_s``: (rows,) the reference column's, in siemens. Returns
+    columns) data-cell conductances and ``g_ref_s``: (rows,) the reference column's, in siemens, or None with
+    the digital reference (no reference column: the ``G_ref`` term is gone). Returns
     exact integers (``memsim.ledger.energy_zj``, object array) for a ``read_energy_model = "cell"`` card.
     Validity: ohmic cells; wire resistance and driver losses are not included.
     """
     if card.crossbar.read_energy_model != "cell":
         return None
-    per_row_j = card.v_unit_v**2 * card.crossbar.t_read_s * (g_s.sum(axis=1) + g_ref_s)
+    g_row = g_s.sum(axis=1) if g_ref_s is None else g_s.sum(axis=1) + g_ref_s
+    per_row_j = card.v_unit_v**2 * card.crossbar.t_read_s * g_row
     return np.array([energy_zj(e) for e in per_row_j], dtype=object)
 
 
@@ -223,14 +273,19 @@ def column_signal(
 ) -> np.ndarray:
     """ADC input of every used column, in level units, for drives ``x`` (vectors × rows ``r0:r1``).
 
-    ``s_j = Σ_i x_i·h[i, j] + o_j + noise_j`` (module docstring; exact in float64 without noise). Read noise,
-    when ``noise_lsb > 0``: per column ``sqrt(Σ_i x_i²)·noise_lsb·(ε_j − ε_ref)`` with one ``ε_ref`` per read.
+    ``s_j = Σ_i x_i·h[i, j] + o_j + noise_j`` (module docstring; exact in float64 without noise; with the
+    digital reference it includes the floor ``F·Σ_i x_i``, which ``floor_codes`` corrects after the ADC). Read
+    noise, when ``noise_lsb > 0``: per column ``sqrt(Σ_i x_i²)·noise_lsb·(ε_j − ε_ref)`` with one ``ε_ref`` per
+    read (``ε_j`` alone, and no ``ε_ref`` draw, with the digital reference).
     """
     x = np.asarray(x, dtype=np.float64)
     signal = x @ tile.read_levels[r0:r1] + tile.offset_levels
     if noise_lsb > 0:
         rms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None] * noise_lsb
-        signal += rms * (rng.standard_normal(signal.shape) - rng.standard_normal((signal.shape[0], 1)))
+        eps = rng.standard_normal(signal.shape)
+        if tile.ref_norm is not None:
+            eps -= rng.standard_normal((signal.shape[0], 1))
+        signal += rms * eps
     return signal
 
 
@@ -267,6 +322,15 @@ class _RowBlock:
             e = coarse[active].astype(np.int64)  # (Ta, K)
             self.coarse = (np.ldexp(1.0, -e), 0.5 - np.ldexp(0.5, -e), (self.top >> e).astype(np.float64))
             margin = step << int(e.max())
+        self.card, self.step = card, step
+        self.reference_column = tiles[0].ref_norm is not None
+        # The digital floor correction weighs each kept cycle's c_t by the codes it corrects: per resolution
+        # offset e (sums converted e bits coarser correct by the coarser step's c), Σ_(k at e) w[t, k] (Ta,).
+        self.floor_weights = None
+        if not self.reference_column and floor_levels(card) != 0.0:
+            e_kinds = np.zeros(weights.shape, dtype=np.int64) if coarse is None else coarse[active]
+            self.floor_weights = {int(e): np.where(e_kinds == e, weights, 0).sum(axis=1).astype(np.int64)
+                                  for e in np.unique(e_kinds)}
         pow2 = step & (step - 1) == 0
         self.divide = None if pow2 else float(step)
         self.noise_scale = 1.0 / step if pow2 else 1.0  # noise is in level units; a power-of-two step
@@ -339,14 +403,16 @@ class _RowBlock:
         if noise > 0:
             xr = x[:, :rows]
             rms = np.sqrt(np.einsum("ij,ij->i", xr, xr)) * dtype.type(noise * self.noise_scale)
-            eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
+            if self.reference_column:
+                eps_ref = rng.standard_normal((m * ta, len(self.tiles)), dtype=dtype)
         for (lo, hi), h in zip(self.panels, self.matrices[g], strict=True):
             outputs = hi - lo
             y = buf[: m * ta * k * outputs].reshape(m * ta, k * outputs)
             np.matmul(x, h, out=y)
             if noise > 0:
                 eps = rng.standard_normal((m * ta, k, outputs), dtype=dtype)
-                eps -= eps_ref[:, None, self.tile_of_output[lo:hi]]
+                if self.reference_column:
+                    eps -= eps_ref[:, None, self.tile_of_output[lo:hi]]
                 y += rms[:, None] * eps.reshape(y.shape)
             if self.divide is not None:
                 y /= self.divide
@@ -368,6 +434,11 @@ class _RowBlock:
             codes = y if sum_dtype == dtype else y.astype(sum_dtype)
             sums = np.matmul(w, codes.reshape(m, ta * k, outputs))
             partial[:, out_lo + lo : out_lo + hi] += sums.astype(np.int64)
+        if self.floor_weights is not None:  # the digital reference: Σ_t Σ_k w[t, k]·c_t per vector, exact int64
+            sums = x_block.sum(axis=2, dtype=np.int64)  # (m, Ta)
+            for e, fw in self.floor_weights.items():
+                c = floor_codes(self.card, sums, self.step << e)  # (m, Ta)
+                partial[:, out_lo : self.outs[1]] -= (c @ fw)[:, None]
 
     def _count_clipped(self, u: np.ndarray, clipped: np.ndarray, tops: np.ndarray | None = None) -> None:
         """``u`` (m, Ta, K, outputs) ADC inputs in ADC steps: count ``floor(u) ∉ [0, top)`` on kept columns into
@@ -447,7 +518,8 @@ class LayerReader:
         writes its own vectors' partial sums, clipping counts are integers, and with read noise each block
         draws from its own generator, ``rng.spawn`` in block order (per block: row blocks, row groups, then
         per panel the cells' noise, vector·cycle × kind·output, after the reference columns', vector·cycle ×
-        tiles). Cycles with nothing kept are skipped: no drive, no read, no random draws.
+        tiles, which the digital reference does not draw). Cycles with nothing kept are skipped: no drive, no
+        read, no random draws.
         """
         n, rows = len(drives), drives.shape[-1]
         t_cycles = drives.shape[1] if input_bits is None else -(-input_bits // self.card.dac.bits)
@@ -577,7 +649,8 @@ def read_tile(
     ``drives``: (T, N, tile rows) integer drive codes per input cycle (LSB cycle first). ``significance``:
     (K,) int64 column-kind significances of the encoding; ``keep_kinds``: bool (T, K), the column kinds
     converted at each cycle (discarded ones are neither converted nor added). Returns the shift-and-added
-    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · step · code`` and the activity per
+    partial sums ``Σ_g Σ_t Σ_k kept · 2**(d·t) · sig[k] · step · code`` (``code − c`` with the digital
+    reference, ``c = floor_codes``) and the activity per
     (row group, cycle). Cycles with nothing kept are skipped: no drive, no read, no random draws.
     """
     spec = tile.spec

@@ -23,6 +23,7 @@ def make_card(
     sigma_rel=0.0,
     read_noise_rel=0.0,
     read_energy_model="lumped",
+    reference="column",
 ):
     """A test card with round numbers (not a published design): 1 µS..10 µS cells, 0.5 V, 10 ns reads."""
     variation = Proportional(sigma_rel=sigma_rel) if sigma_rel > 0 else NoVariation()
@@ -30,7 +31,7 @@ def make_card(
         name="test-card",
         description="synthetic card for tests",
         crossbar=Crossbar(rows=rows, cols=cols, columns_per_adc=columns_per_adc, read_energy_model=read_energy_model,
-                          e_array_read_j=30e-12, t_read_s=10e-9),
+                          e_array_read_j=30e-12, t_read_s=10e-9, reference=reference),
         cell=MemristorCell(bits_per_cell=cell_bits, g_min_s=1e-6, g_max_s=10e-6, v_read_v=0.5,
                            variation=variation, read_noise_rel=read_noise_rel),
         dac=Dac(bits=dac_bits, e_drive_j=0.39e-12, t_drive_s=1e-9),

@@ -29,7 +29,8 @@ class LayerChunk:
 
     ``outputs``: int64 (inferences, out_features), the layer's result as the next layer takes it;
     ``activity``: per tile, in mapping order; ``clipped``: conversions that saturated; ``digital_ops``:
-    additions of the digital stage (row blocks, the offset encoding's input sums and corrections, and the
+    additions of the digital stage (row blocks, the offset encoding's input sums and corrections, with the
+    digital reference the popcount of each kept cycle's drives and one subtraction per converted code, and the
     element-wise additions of skip connections it hosts); ``pool_ops``: comparisons and additions of the
     pooling (and stand-alone ReLU) nodes it hosts;
     ``input_bits`` / ``output_bits``: bits through the layer's input and output registers; ``row_pulses``
@@ -73,6 +74,12 @@ def run_chunk(design, readers: tuple[LayerReader, ...], qx: np.ndarray, rng: np.
             input_sum = layer.encoded.input_coeff * layer.input_sums(x)
             digital_ops += n * (ql.rows + ql.outputs)
         read = reader.read(vectors, rng, ql.bias_q + layer.discard.compensation, input_sum, threads, input_bits=bits)
+        if design.card.crossbar.reference == "digital":
+            # The digital floor correction (docs/datapath.md §Reference column): per vector and kept cycle the
+            # popcount of the drives, one addition per layer row (row groups and row blocks partition the
+            # rows, and the tiles of a row block share it), then one subtraction per converted code.
+            digital_ops += n * len(reader.active) * ql.rows
+            digital_ops += sum(int(a.conversions.sum()) for a in read.activity)
         y = layer.from_vectors(ql.finish(read.partial), inferences)
         out.append(LayerChunk(
             inferences=inferences,

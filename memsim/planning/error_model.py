@@ -6,10 +6,21 @@ Analytic model (per layer, on calibration inputs ``x``). For a column of kind ``
 row group ``g`` and input cycle ``t``, programming variation makes the ADC input
 
     s = P + e,   P = Σ_i x_t,i · L_ikj   (the exact partial sum),
+    e = Σ_i x_t,i · (ε_ikj − ε_ref,i) + read noise + offset
     Var e = Σ_i x_t,i² · (σ(G(L_ikj))² + σ(g_min)² + 2·σ_read²)/Δg² + σ_offset²/I_unit²
 
 (level units: each cell adds ``x·σ(G)/Δg``, the reference column at level 0 adds its own, read noise enters
-column and reference, the sense-amplifier offset once). With ``e`` Gaussian, ADC step ``m`` and code
+column and reference, the sense-amplifier offset once; docs/datapath.md §Reference column). The reference
+term is *coherent*: the reference cell of row ``i`` (and the reference column's read noise) is shared by every
+column of the tile, so two columns ``j ≠ j'`` of one tile read in the same conversion have correlated errors,
+``Cov(e_j, e_j') = Σ_i x_t,i² · (σ(g_min)² + σ_read²)/Δg²``, and columns of different tiles are independent.
+The figures below are per conversion (marginal), so the variance is all they need; the correlation makes the
+errors of one output's column kinds, and of outputs sharing a tile, move together (the accumulator error power
+of an output is then not the sum of its conversions' powers; the model sums them, neglecting this).
+With ``crossbar.reference = "digital"`` there is no reference column: ``Var e = Σ_i x_t,i² · (σ(G(L_ikj))² +
+σ_read²)/Δg² + σ_offset²/I_unit²`` (the floor is subtracted digitally, without error) and the ADC converts
+``P + b``, ``b = F·Σ_i x_t,i`` (``memsim.tile.floor_levels``), so the bins below are placed around ``P + b``.
+With ``e`` Gaussian, ADC step ``m`` and code
 ``round(s/m)``, the code is off by ``q`` when ``P + e`` falls ``q`` bins away from the bin of ``round(P/m)``; the
 Gaussian mass of each bin gives the code-error probability and the expected squared code error. Lognormal
 variation is taken with the same σ; stuck-at
@@ -39,7 +50,7 @@ from memsim.devices.card import DeviceCard
 from memsim.chip import LayerDesign
 from memsim.encoding import input_slices
 from memsim.workload.fixedpoint import bit_length
-from memsim.tile import column_signal, program_layer, read_tile
+from memsim.tile import column_signal, floor_levels, program_layer, read_tile
 
 
 @dataclass(frozen=True)
@@ -86,9 +97,10 @@ def _code_error_stats(p: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.n
 
     The exact code is ``c0 = round(P/step)``; its bin is ``[(c0 - 0.5)·step, (c0 + 0.5)·step)`` and the error
     is ``q`` when ``P + e`` falls in bin ``c0 + q``. With ``step = 1`` (P is an integer, the bin is ±0.5 around
-    it) both figures depend on σ alone and are read from a fine table over σ.
+    it) both figures depend on σ alone and are read from a fine table over σ; a non-integer ``P`` (the digital
+    reference's floor) takes the general path.
     """
-    if step == 1:
+    if step == 1 and not np.any(p % 1):
         grid = np.geomspace(1e-3, 16.0, 2048)
         lo, hi = np.full(grid.shape, -0.5), np.full(grid.shape, 0.5)
         p_grid, sq_grid = _bin_stats(lo, hi, grid, 1)
@@ -130,7 +142,11 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     var_cell = (cell.variation.sigma_s(levels, cell.target_conductance_s(levels)) / dg) ** 2
     zero = np.zeros(ql.rows, dtype=np.int64)
     var_ref = (cell.variation.sigma_s(zero, cell.target_conductance_s(zero)) / dg) ** 2
-    var_rows = var_cell + (var_ref + 2 * cell.read_noise_levels ** 2)[:, None, None]
+    if card.crossbar.reference == "column":  # the reference cell and its read noise, per row (module docstring)
+        var_rows = var_cell + (var_ref + 2 * cell.read_noise_levels ** 2)[:, None, None]
+    else:  # the digital reference: no reference column, the floor subtracted exactly
+        var_rows = var_cell + cell.read_noise_levels ** 2
+    floor = floor_levels(card)
     var_offset = (card.sample_hold.offset_sigma_a / i_unit) ** 2
     drives = input_slices(qx, ql.in_format.bits, d)  # (T, N, R)
     t_cycles, n = drives.shape[0], drives.shape[1]
@@ -149,6 +165,10 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
         xf = x.reshape(t_cycles * n, r1 - r0).astype(np.float64)
         p = (xf @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)).reshape(shape)
         var = ((xf * xf) @ var_rows[r0:r1].reshape(r1 - r0, -1)).reshape(shape) + var_offset
+        b = np.zeros((t_cycles, n) + (1,) * (len(shape) - 2))
+        if floor:  # the ADC converts the partial sum with its floor b = F·Σ_i x_t,i
+            b = (floor * xf.sum(axis=1)).reshape(t_cycles, n, *([1] * (len(shape) - 2)))
+            p = p + b
         sigma = np.sqrt(var)
         prob, sq, r_sq = np.empty_like(p), np.empty_like(p), np.empty_like(p)
         for e in np.unique(coarse):  # each resolution its own step and top code
@@ -160,7 +180,10 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
                 prob[t][:, kk], sq[t][:, kk] = _code_error_stats(pt, sigma[t][:, kk], m)
                 # The ADC's own error without variation (rounding to the step, clipping at the top code), in
                 # steps of m.
-                r_sq[t][:, kk] = ((np.minimum(np.floor(pt / m + 0.5), top >> int(e)) * m - pt) / m) ** 2
+                # (The digital reference subtracts round(b/m) codes: the floor itself adds no error.)
+                bt = b[t]
+                r_sq[t][:, kk] = ((np.minimum(np.floor(pt / m + 0.5), top >> int(e)) - np.floor(bt / m + 0.5))
+                                  - (pt - bt) / m) ** 2
         scale = (step * enc.significance.astype(np.float64))[None, :] ** 2 * 4.0 ** coarse  # (T, K)
         for s, kinds in enumerate(kinds_in):
             w = scale[:, kinds][:, None, :, None]
@@ -214,7 +237,8 @@ def coarse_rounding_power(layer: LayerDesign, card: DeviceCard, qx: np.ndarray, 
     coarser than it is (``e + extra``: step ``m·2**(e + extra)``, ``2**(B − e − extra)`` codes over the same
     range), on integer layer inputs ``qx``; what the planner's per-sum ADC resolution trades for energy. The
     variation error is taken as unchanged (a coarser step makes code errors rarer but larger), and a layer of
-    several row groups is approximated by its whole partial sums, once per group."""
+    several row groups is approximated by its whole partial sums, once per group (and, with the digital
+    reference, the floor's share of the rounding is left out)."""
     d = card.dac.bits
     enc = layer.encoded
     step, top = layer.adc_step, card.adc.max_code
@@ -267,6 +291,7 @@ def measure_code_errors(
     drives = input_slices(qx, layer.qlayer.in_format.bits, d)
     t_cycles, n = drives.shape[0], drives.shape[1]
     noise_lsb = card.cell.read_noise_levels
+    floor = floor_levels(card)
     per_chip = np.zeros((chips, enc.slices, t_cycles))
     errors = np.zeros((enc.slices, t_cycles), dtype=np.int64)
     conversions = np.zeros((enc.slices, t_cycles), dtype=np.int64)
@@ -282,7 +307,10 @@ def measure_code_errors(
                 x = drives[:, :, spec.row_start + r0:spec.row_start + r1].reshape(t_cycles * n, r1 - r0)
                 signal = column_signal(tile, x, r0, r1, noise_lsb, rng)
                 codes = np.clip(np.floor(signal / step + 0.5), 0, adc.max_code)  # the ADC at the layer's step
-                ideal = np.clip(np.floor((x @ lv[r0:r1]) / step + 0.5), 0, adc.max_code)
+                # The zero-variation ADC input; with the digital reference it holds the floor F·Σx (the
+                # correction floor_codes is the same for both codes, so it cancels in the comparison).
+                ideal = np.clip(np.floor((x @ lv[r0:r1] + floor * x.sum(axis=1)[:, None]) / step + 0.5), 0,
+                                adc.max_code)
                 wrong = (codes != ideal).reshape(t_cycles, n, spec.used_columns)
                 for s in range(enc.slices):
                     cols = kind_slice == s

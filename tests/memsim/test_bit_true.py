@@ -2,17 +2,20 @@
 equals integer arithmetic bit for bit, through truncation (docs/datapath.md §The bit-true invariant).
 With partial sums discarded, it equals the integer sum of the kept partial sums plus the compensation.
 The fused read is held to it in every configuration it can take: float32 or float64 products, blocks of one
-vector or many, one or many column panels."""
+vector or many, one or many column panels; and with either crossbar reference (docs/datapath.md §Reference
+column): a reference column, or the g_min floor converted with the sum and subtracted digitally."""
 
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memsim import tile
 
 from memsim.chip import Discard, design_chip, program_chip
+from memsim.devices.crossbar import REFERENCE_MODES
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
 from memsim.engine import Engine
 from memsim.workload.fixedpoint import FixedFormat
@@ -40,6 +43,16 @@ def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):
     return QuantizedNetwork("random", tuple(layers))
 
 
+def covering_adc_bits(card_factory, rows_per_read, dac_bits, cell_bits, reference):
+    """ADC bits whose codes cover the largest ADC input of one row group: the partial sum plus, with the digital
+    reference, the g_min floor F·Σx (round half up: ``floor(P + b + 1/2) <= 2**bits − 1``)."""
+    x_max = rows_per_read * ((1 << dac_bits) - 1)
+    max_partial = x_max * ((1 << cell_bits) - 1)
+    probe = card_factory(cell_bits=cell_bits, reference=reference)
+    return max(1, int(max_partial + tile.floor_levels(probe) * x_max + 0.5).bit_length())
+
+
+@pytest.mark.parametrize("reference", REFERENCE_MODES)
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -60,19 +73,19 @@ def random_qnet(rng, sizes, input_bits, weight_bits, out_bits):
     float64=st.booleans(),
 )
 def test_zero_variation_datapath_equals_integer_reference(
-    card_factory, seed, n_layers, input_bits, weight_bits, cell_bits, dac_bits, encoding, xbar_rows,
+    card_factory, reference, seed, n_layers, input_bits, weight_bits, cell_bits, dac_bits, encoding, xbar_rows,
     rows_per_read_frac, xbar_cols, columns_per_adc, batch, discard_fraction, block_bytes, panel_columns, float64,
 ):
     rng = np.random.default_rng(seed)
     sizes = [int(rng.integers(1, 60))] + [int(rng.integers(1, 12)) for _ in range(n_layers)]
     qnet = random_qnet(rng, sizes, input_bits, [weight_bits] * n_layers, input_bits)
     rows_per_read = max(1, int(xbar_rows * rows_per_read_frac))
-    # An ADC whose range covers the largest partial sum of one row group.
-    max_partial = rows_per_read * ((1 << dac_bits) - 1) * ((1 << cell_bits) - 1)
+    # An ADC whose range covers the largest partial sum of one row group (and the floor, digitally removed).
     card = card_factory(rows=xbar_rows, cols=xbar_cols, columns_per_adc=columns_per_adc, cell_bits=cell_bits,
-                        dac_bits=dac_bits, adc_bits=max(1, max_partial.bit_length()))
+                        dac_bits=dac_bits, reference=reference,
+                        adc_bits=covering_adc_bits(card_factory, rows_per_read, dac_bits, cell_bits, reference))
     kinds = columns_per_weight(encoding, slices_needed(encoding, weight_bits, cell_bits))
-    if kinds > xbar_cols - 1:
+    if kinds > card.crossbar.data_cols:
         return  # one weight would not fit a crossbar; mapping rejects it (tested elsewhere)
     full = design_chip(card, qnet, encoding, rows_per_read)
     discards = tuple(

@@ -1,7 +1,8 @@
 """The fused read (``memsim.tile.LayerReader``) is exact: with variation, offsets, clipping, discards and any
 ADC step it equals a plain float64 read column by column and cycle by cycle (``column_signal`` and the ADC's
-own ``quantize``), whatever its dtype, blocks, panels, threads or chunking; its read noise has the distribution of
-docs/devices.md §Read noise."""
+own ``quantize``), whatever its dtype, blocks, panels, threads or chunking, with either crossbar reference (the
+digital one's floor correction ``floor_codes`` subtracted from every kept code); its read noise has the
+distribution of docs/devices.md §Read noise."""
 
 from dataclasses import replace
 from unittest import mock
@@ -13,10 +14,11 @@ from hypothesis import strategies as st
 
 from memsim import tile
 from memsim.chip import Discard, design_chip, program_chip
+from memsim.devices.crossbar import REFERENCE_MODES
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
 from memsim.workload.fixedpoint import FixedFormat
 from memsim.workload.quantize import QuantizedLayer, QuantizedNetwork
-from memsim.tile import LayerReader, column_signal
+from memsim.tile import LayerReader, column_signal, floor_codes
 from memsim.workload.fixedpoint import drive_codes
 
 
@@ -29,9 +31,10 @@ def one_layer(rng, rows, outputs, input_bits, weight_bits):
 
 def reference_read(tiles, drives, card, significance, keep, coarse=None):
     """Per tile, row group and kept cycle: ``column_signal`` (float64, exact on the grid), ``adc.quantize`` on
-    the kept columns, shift-and-add in int64. Returns the layer's partial sums and clipped counts per tile.
+    the kept columns minus the digital reference's floor correction (``floor_codes`` of the read's drive sum; 0
+    with a reference column), shift-and-add in int64. Returns the layer's partial sums and clipped counts per tile.
     ``coarse`` (T, K): column kinds converted ``e`` bits coarser, by an ADC of ``bits − e`` bits whose step is
-    ``2**e`` times the layer's (the same range)."""
+    ``2**e`` times the layer's (the same range), whose floor correction is in its own coarser codes."""
     adc, d = card.adc, card.dac.bits
     coarse = np.zeros(keep.shape, dtype=np.int64) if coarse is None else coarse
     step = int(adc.lsb_levels)
@@ -49,9 +52,11 @@ def reference_read(tiles, drives, card, significance, keep, coarse=None):
                 kept = np.tile(keep[t], spec.outputs)  # output-major columns
                 e = np.tile(coarse[t], spec.outputs)[kept]
                 codes = np.zeros((n, int(kept.sum())), dtype=np.int64)
+                drive_sum = x.sum(axis=1, dtype=np.int64)
                 for value in np.unique(e):
                     coarser = replace(adc, bits=adc.bits - int(value), lsb_levels=adc.lsb_levels * 2**int(value))
                     codes[:, e == value], clipped_here = coarser.quantize(signal[:, kept][:, e == value])
+                    codes[:, e == value] -= floor_codes(card, drive_sum, step << int(value))[:, None]
                     codes[:, e == value] <<= int(value)
                     clip[g, t] += clipped_here
                 sig = np.tile(significance, spec.outputs)[kept]
@@ -63,6 +68,7 @@ def reference_read(tiles, drives, card, significance, keep, coarse=None):
     return partial, clipped
 
 
+@pytest.mark.parametrize("reference", REFERENCE_MODES)
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -83,15 +89,16 @@ def reference_read(tiles, drives, card, significance, keep, coarse=None):
     coarser=st.booleans(),
 )
 def test_fused_read_equals_the_per_column_reference_bit_for_bit(
-    card_factory, seed, cell_bits, dac_bits, adc_bits, lsb_levels, encoding, xbar_rows, rows_per_read_frac,
-    sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64, threads, coarser,
+    card_factory, reference, seed, cell_bits, dac_bits, adc_bits, lsb_levels, encoding, xbar_rows,
+    rows_per_read_frac, sigma_rel, offset_sigma_a, discard_fraction, block_bytes, panel_columns, float64, threads,
+    coarser,
 ):
     rng = np.random.default_rng(seed)
     weight_bits = int(rng.integers(2, 7))
     if columns_per_weight(encoding, slices_needed(encoding, weight_bits, cell_bits)) > 18:
         return
     card = card_factory(rows=xbar_rows, cols=19, cell_bits=cell_bits, dac_bits=dac_bits, adc_bits=adc_bits,
-                        sigma_rel=sigma_rel)
+                        sigma_rel=sigma_rel, reference=reference)
     card = replace(card, adc=replace(card.adc, lsb_levels=float(lsb_levels)),
                    sample_hold=replace(card.sample_hold, offset_sigma_a=offset_sigma_a))
     rows, outputs = int(rng.integers(1, 90)), int(rng.integers(1, 30))
@@ -223,3 +230,23 @@ def test_read_noise_is_sampled_per_column_with_one_reference_draw_per_tile_read(
     assert np.diag(cov).mean() == pytest.approx(var + 1 / 12, rel=0.03, abs=0)
     assert same_tile.mean() == pytest.approx(var / 2, rel=0.05, abs=0)
     assert abs(other_tile.mean()) < 0.5
+
+
+def test_digital_reference_read_noise_has_no_reference_term_and_no_shared_draw(card_factory):
+    """The same layer as above with the digital reference: no reference column, so each column's code error
+    has variance 32·σ² (+1/12 for rounding; the floor 32/3 puts the sum a third of a step off its bin centre,
+    so the rounding error is that of a uniform offset, variance 1/12 still) and columns share nothing."""
+    sigma_lsb = 0.6
+    card = card_factory(rows=32, cols=17, cell_bits=2, dac_bits=1, read_noise_rel=sigma_lsb * 3e-6 / 10e-6,
+                        reference="digital")
+    layer = QuantizedLayer(0, np.ones((32, 32), dtype=np.int64), np.zeros(32, dtype=np.int64),
+                           FixedFormat(1, 0, False), FixedFormat(2, 1, True), None)
+    design = design_chip(card, QuantizedNetwork("ones", (layer,)), "offset")
+    reader = program_chip(design, np.random.default_rng(0)).readers[0]
+    assert len(reader.tiles) == 2 and reader.tiles[0].ref_norm is None
+    errors = reader.read(drive_codes(np.ones((20000, 32), dtype=np.int64), 1, 1),
+                         np.random.default_rng(5)).partial - 96.0
+    cov = np.cov(errors, rowvar=False)
+    off_diagonal = cov[~np.eye(32, dtype=bool)]
+    assert np.diag(cov).mean() == pytest.approx(32 * sigma_lsb**2 + 1 / 12, rel=0.03, abs=0)
+    assert abs(off_diagonal.mean()) < 0.5

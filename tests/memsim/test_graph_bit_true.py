@@ -1,14 +1,18 @@
 """The first invariant for network graphs: with no variation and an ADC that covers the partial sums, the
 simulated convolutions, pooling, skip additions and the dense head equal integer arithmetic bit for bit
-(docs/datapath.md §The bit-true invariant), for all three encodings, with convolutions whose rows exceed a
-crossbar. The reference here is written independently of memsim's im2col and digital nodes: explicit
-window loops over the padded integer maps."""
+(docs/datapath.md §The bit-true invariant), for all three encodings and both crossbar references (a
+reference column, or the g_min floor subtracted digitally), with convolutions whose rows exceed a crossbar.
+The reference here is written independently of memsim's im2col and digital nodes: explicit window loops over
+the padded integer maps."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memsim.chip import design_chip, program_chip
+from memsim.devices.crossbar import REFERENCE_MODES
+from memsim.tile import floor_levels
 from memsim.encoding import ENCODINGS, columns_per_weight, slices_needed
 from memsim.engine import Engine
 from memsim.ledger import Ledger
@@ -100,6 +104,7 @@ def random_cnn(rng, c_in, size, c1, k1, stride1, pad1, pool, k2):
                    input_shape=(c_in, size, size))
 
 
+@pytest.mark.parametrize("reference", REFERENCE_MODES)
 @settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -120,7 +125,7 @@ def random_cnn(rng, c_in, size, c1, k1, stride1, pad1, pool, k2):
     batch=st.integers(1, 5),
 )
 def test_zero_variation_graph_equals_integer_reference(
-    card_factory, seed, c_in, size, c1, k1, stride1, pad1, pool, k2, input_bits, weight_bits, cell_bits,
+    card_factory, reference, seed, c_in, size, c1, k1, stride1, pad1, pool, k2, input_bits, weight_bits, cell_bits,
     dac_bits, encoding, xbar_rows, batch,
 ):
     rng = np.random.default_rng(seed)
@@ -129,10 +134,12 @@ def test_zero_variation_graph_equals_integer_reference(
     network = random_cnn(rng, c_in, size, c1, k1, stride1, pad1, pool, k2)
     calibration = rng.random((16, c_in, size, size))
     qnet = quantize_network(network, calibration, input_bits, (weight_bits,) * 3, 6)
-    max_partial = xbar_rows * ((1 << dac_bits) - 1) * ((1 << cell_bits) - 1)
+    x_max = xbar_rows * ((1 << dac_bits) - 1)
+    max_partial = x_max * ((1 << cell_bits) - 1)
+    floor = floor_levels(card_factory(cell_bits=cell_bits, reference=reference))  # the digital reference's floor
     card = card_factory(rows=xbar_rows, cols=40, columns_per_adc=4, cell_bits=cell_bits, dac_bits=dac_bits,
-                        adc_bits=max(1, max_partial.bit_length()))
-    if columns_per_weight(encoding, slices_needed(encoding, weight_bits, cell_bits)) > 39:
+                        adc_bits=max(1, int(max_partial + floor * x_max + 0.5).bit_length()), reference=reference)
+    if columns_per_weight(encoding, slices_needed(encoding, weight_bits, cell_bits)) > card.crossbar.data_cols:
         return
     design = design_chip(card, qnet, encoding)
     qx = qnet.quantize_input(rng.random((7, c_in, size, size)))
