@@ -6,7 +6,8 @@ off, so the fit uses every training image and is fully determined by --random-st
 with memsim.workload.network.save_network together with a provenance string, and the tool prints the float
 accuracy on all three splits as computed by Network.forward_float (the same path the simulator uses).
 
-    python tools/train_digits.py                 # rewrites memsim/data/digits_mlp.npz
+    python tools/train_digits.py -o memsim/data/digits_mlp.npz   # from the repository root: the shipped weights
+    python tools/train_digits.py   # no -o: data/digits_mlp.npz next to the *imported* memsim (site-packages)
     python tools/train_digits.py -o /tmp/net.npz --hidden 32 16
 """
 
@@ -24,8 +25,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 import memsim
-from memsim.workload.datasets import digits_splits
+from memsim.workload.datasets import DIGITS_SPLIT_FRACTIONS, DIGITS_SPLIT_SEED, digits_splits
 from memsim.workload.network import DenseLayer, Network, save_network
+
+
+def split_description(n_train: int) -> str:
+    """Which images the network was fitted on, for the provenance string: the split, its size and fractions."""
+    fractions = "/".join(f"{100 * DIGITS_SPLIT_FRACTIONS[s]:g}" for s in ("train", "calibration", "test"))
+    return (f"digits_splits(seed={DIGITS_SPLIT_SEED})['train'] ({n_train} images; split train/calibration/test "
+            f"{fractions} %, stratified)")
 
 
 def default_output() -> Path:
@@ -78,8 +86,8 @@ def train(args: argparse.Namespace, argv: list[str]) -> tuple[Network, str]:
     provenance = (
         f"tools/train_digits.py: sklearn {sklearn.__version__} MLPClassifier(hidden_layer_sizes={tuple(args.hidden)}, "
         f"activation='relu', solver='adam', alpha={args.alpha}, max_iter={args.max_iter}, early_stopping=False, "
-        f"random_state={args.random_state}); numpy {np.__version__}; fitted on digits_splits(seed=0)['train'] "
-        f"in {classifier.n_iter_} epochs; command: {command}"
+        f"random_state={args.random_state}); numpy {np.__version__}; fitted on "
+        f"{split_description(splits['train'].n_samples)} in {classifier.n_iter_} epochs; command: {command}"
     )
     return network, provenance
 

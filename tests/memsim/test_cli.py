@@ -18,9 +18,9 @@ def test_simulate_json_reports_every_figure(tmp_path, run_cli):
                 "energy_j", "energy_by_component_j", "latency_s", "throughput_inf_per_s", "cope_gop_per_j",
                 "bit_exact_rate", "trace", "latency_first_s", "utilization", "static_energy_j", "stages"):
         assert key in s
-    assert s["inferences"] == 360 and s["chips"] == 1
+    assert s["inferences"] == 629 and s["chips"] == 1
     assert 0.9 < s["accuracy_float"] <= 1 and 0.5 < s["accuracy_hw"] <= 1
-    assert s["ops"] == 2 * s["macs"] == 2 * 6464 * 360
+    assert s["ops"] == 2 * s["macs"] == 2 * 6464 * 629
     assert s["energy_j"] == pytest.approx(sum(s["energy_by_component_j"].values()), rel=1e-12, abs=0)
     # The pipeline: 8 bit-serial cycles of ISAAC's 100 ns read per vector in every layer, so one result per
     # 800 ns in steady state; one inference alone takes the sum of the three stage latencies.

@@ -81,7 +81,7 @@ def test_digits_splits_are_disjoint_and_cover_all_images():
 
 def test_digits_splits_sizes_and_contents():
     splits = digits_splits()
-    assert {split: data.n_samples for split, data in splits.items()} == {"train": 1077, "calibration": 360, "test": 360}
+    assert {split: data.n_samples for split, data in splits.items()} == {"train": 718, "calibration": 450, "test": 629}
     assert sum(data.n_samples for data in splits.values()) == 1797
     digits = load_digits()
     for split, idx in digits_split_indices().items():
@@ -102,7 +102,7 @@ def test_digits_split_images_are_disjoint_by_content():
 
 def test_digits_splits_are_stratified():
     splits = digits_splits()
-    for split, fraction in (("train", 0.6), ("calibration", 0.2), ("test", 0.2)):
+    for split, fraction in (("train", 0.4), ("calibration", 0.25), ("test", 0.35)):
         counts = np.bincount(splits[split].y, minlength=10)
         totals = np.bincount(load_digits().target, minlength=10)
         assert np.all(np.abs(counts - fraction * totals) <= 1.0), (split, counts)

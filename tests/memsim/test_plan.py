@@ -147,7 +147,7 @@ def test_sums_converted_with_fewer_bits_are_priced_and_timed_at_that_resolution(
         return sum(r.energy_zj for r in result.ledger.rows
                    if r.component == "adc" and r.action == "convert" and r.layer == layer_index)
 
-    conversions = 360 * 64 * 8  # inputs × outputs × cycles of slice 0 (one row group, offset encoding)
+    conversions = low.inferences * 64 * 8  # inputs × outputs × cycles of slice 0 (one row group, offset encoding)
     saved_j = conversions * (card.adc.convert_cost().energy_j - card.with_adc_bits(5).adc.convert_cost().energy_j)
     assert (adc_energy(full, 0) - adc_energy(low, 0)) / 1e21 == pytest.approx(saved_j, rel=1e-9)
     assert adc_energy(full, 1) == adc_energy(low, 1)

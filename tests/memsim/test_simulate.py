@@ -167,7 +167,8 @@ def test_a_long_run_keeps_no_outputs():
                     on_outputs=lambda start, inputs, outputs: seen.append((start, len(inputs), outputs[-1].shape)))
     res = engine.run(qx, 100)
     assert res.layer_outputs == ()
-    assert seen == [(0, 100, (100, 10)), (100, 100, (100, 10)), (200, 100, (100, 10)), (300, 60, (60, 10))]
+    assert seen == [(0, 100, (100, 10)), (100, 100, (100, 10)), (200, 100, (100, 10)), (300, 100, (100, 10)),
+                    (400, 50, (50, 10))]
 
 
 def test_sigma_scale_zero_is_the_zero_variation_result():

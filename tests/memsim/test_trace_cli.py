@@ -74,7 +74,7 @@ def test_summary_json_has_every_figure_of_simulate_json_with_its_value(runs, run
             assert s[key] == pytest.approx(value, rel=1e-12, abs=0), key
         else:
             assert s[key] == value, key
-    assert s["chips"] == 2 and s["inferences"] == 360 and s["trace"] == str(base)
+    assert s["chips"] == 2 and s["inferences"] == 450 and s["trace"] == str(base)
     rows = s["energy_by_layer"]
     assert sum(r["share"] for r in rows) == pytest.approx(1.0, rel=1e-12, abs=0)
     assert sum(r["energy_j"] for r in rows) == pytest.approx(s["energy_j"], rel=1e-12, abs=0)
@@ -254,7 +254,7 @@ def test_export_writes_tables_whose_totals_equal_the_trace(base, tmp_path, run_c
     assert sum(float(r["energy_j"]) for r in layers) * 2 == pytest.approx(
         sum(float(r["energy_j"]) for r in events), rel=1e-12, abs=0)
     errors = read_csv(out_dir / "errors.csv")
-    assert sum(int(r["count"]) for r in errors) == 2 * 360 * int(tr.layers["outputs"].sum())
+    assert sum(int(r["count"]) for r in errors) == 2 * 450 * int(tr.layers["outputs"].sum())
     summary = {r["figure"]: (float(r["value"]), r["unit"]) for r in read_csv(out_dir / "summary.csv")}
     assert summary["energy_j"] == (pytest.approx(sum(float(r["energy_j"]) for r in events) / 2, rel=1e-12, abs=0), "J")
     assert summary["cope_gop_per_j"][0] == pytest.approx(tr.summary["cope_gop_per_j"], rel=1e-12, abs=0)
