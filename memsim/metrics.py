@@ -65,27 +65,36 @@ def class_accuracy(confusion: np.ndarray) -> np.ndarray:
     return np.where(inputs > 0, correct / np.maximum(inputs, 1), np.nan)
 
 
-def paired_drop_bound(reference_correct: np.ndarray, correct: np.ndarray, rng: np.random.Generator,
-                      level: float = 0.95, resamples: int = 4000) -> tuple[float, float]:
-    """The accuracy drop of a hardware run below a reference on the same inputs, and a one-sided upper
-    confidence bound on it: ``(mean drop, bound)``.
+def paired_drop_bootstrap(reference_correct: np.ndarray, correct: np.ndarray, rng: np.random.Generator,
+                          resamples: int = 4000) -> tuple[float, np.ndarray]:
+    """The accuracy drop of a hardware run below a reference on the same inputs, and its bootstrap
+    distribution: ``(mean drop, drops of the resamples)``.
 
     ``reference_correct`` (n,): whether the reference (e.g. the ideal quantized network) classifies each input
     right; ``correct`` (chips, n): whether each chip instance does. The drop is
     ``mean_i ref_i − mean_(c,i) hw_(c,i)``; pairing every chip's answer with the reference's on the same input
-    removes the variance the two accuracies share. The bound is the ``level`` quantile of the drop over
-    ``resamples`` bootstrap resamples that draw inputs and chips with replacement, both at once (the
-    two-stage bootstrap of a crossed design), so it carries the uncertainty of a finite test set and of
-    finitely many chips. A budget is met at that confidence only when the bound is within it."""
+    removes the variance the two accuracies share. Each resample draws inputs and chips with replacement, both
+    at once (the two-stage bootstrap of a crossed design), so the spread carries the uncertainty of a finite
+    test set and of finitely many chips."""
     ref = np.asarray(reference_correct, dtype=np.float64)
     hw = np.asarray(correct, dtype=np.float64).reshape(-1, len(ref))
     chips, n = hw.shape
     if n == 0 or chips == 0:
-        return float("nan"), float("nan")
+        return float("nan"), np.full(resamples, np.nan)
     drop = float(ref.mean() - hw.mean())
     drops = np.empty(resamples)
     for b in range(resamples):
         images = rng.integers(0, n, n)
         instances = rng.integers(0, chips, chips)
         drops[b] = ref[images].mean() - hw[np.ix_(instances, images)].mean()
-    return drop, float(np.quantile(drops, level))
+    return drop, drops
+
+
+def paired_drop_bound(reference_correct: np.ndarray, correct: np.ndarray, rng: np.random.Generator,
+                      level: float = 0.95, resamples: int = 4000) -> tuple[float, float]:
+    """The accuracy drop of a hardware run below a reference on the same inputs, and a one-sided upper
+    confidence bound on it: ``(mean drop, bound)``, the bound being the ``level`` quantile of the drop over
+    ``resamples`` bootstrap resamples (``paired_drop_bootstrap``). A budget is met at that confidence only when
+    the bound is within it."""
+    drop, drops = paired_drop_bootstrap(reference_correct, correct, rng, resamples)
+    return drop, float(np.quantile(drops, level)) if np.isfinite(drop) else float("nan")
