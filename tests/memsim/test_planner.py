@@ -7,7 +7,7 @@ import pytest
 
 from memsim.cli.main import main
 from memsim.config import SimConfig
-from memsim.planning.plan import Plan
+from memsim.planning.plan import LayerPlan, Plan
 from memsim.planning.planner import compare_row, plan_network
 
 NO_VARIATION = {"cell": {"variation": {"model": "none"}}}
@@ -95,3 +95,49 @@ def test_plan_cli_bad_input(args, fragment, tmp_path, capsys, monkeypatch):
         code = exc.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and fragment in err[0], err
+
+
+def _model(information, error=None):
+    from memsim.planning.error_model import LayerErrorModel
+
+    information = np.asarray(information, dtype=float)
+    zeros = np.zeros_like(information)
+    error = zeros if error is None else np.asarray(error, dtype=float)
+    return LayerErrorModel(0, zeros, zeros, error, zeros, information, zeros, zeros.astype(int),
+                           np.ones(information.shape, dtype=int), 8, 1.0)
+
+
+def test_discard_moves_count_what_an_emptied_cycle_saves():
+    """Two slices × two cycles: cycle 1's sums carry a little more information than cycle 0's, but emptying
+    cycle 1 also saves its array read, drives and feed — so it goes first, as one move; zero-information sums
+    are free; a sum whose error exceeds its information (negative damage) leads."""
+    from memsim.planning.planner import _discard_moves, _Prices
+
+    info = [[0.0, 2.0, 1.0], [1.5, 2.5, 1.0]]  # (S, T): s0t0 carries nothing
+    err = [[0.0, 0.0, 3.0], [0.0, 0.0, 0.0]]  # s0t2 brings more error than information
+    prices = _Prices(conversion=np.ones((2, 3)), cycle=np.array([0.0, 100.0, 0.0]))
+    free, moves = _discard_moves([_model(info, err)], [prices], Plan((LayerPlan(4),)))
+    assert free == [(0, 0, 0)]
+    assert moves[0] == [(0, 0, 2)]  # negative damage first
+    assert moves[1] == [(0, 0, 1), (0, 1, 1)]  # the whole of cycle 1, for its read, drives and feed
+    flat = [x for m in moves for x in m]
+    assert sorted(flat) == [(0, 0, 1), (0, 0, 2), (0, 1, 0), (0, 1, 1), (0, 1, 2)]  # every kept sum, once
+
+
+def test_resolution_moves_lower_single_sums_and_rebuild_the_plan():
+    from memsim.planning.planner import _resolution_moves, _with_resolutions, split_for_planning
+    from memsim.simulate import load_workload
+
+    cfg = SimConfig(trace="", card_overrides=NO_VARIATION)
+    calibration, _ = split_for_planning(load_workload(cfg))
+    plan = Plan(tuple(LayerPlan(5, 1, ((0, 0),), "calibrated", 6) for _ in range(3)))
+    moves = _resolution_moves(cfg, plan, calibration, 4)
+    assert moves and all(4 <= bits <= 5 and (s, t) != (0, 0) for _, s, t, bits in moves)
+    # Each sum steps down one bit at a time: 5 before 4.
+    seen = {}
+    for li, s, t, bits in moves:
+        assert bits == seen.get((li, s, t), 6) - 1
+        seen[(li, s, t)] = bits
+    lowered = _with_resolutions(plan, moves[:3])
+    assert sum(len(lp.adc_bits_by_sum) for lp in lowered.layers) == len({m[:3] for m in moves[:3]})
+    assert lowered.layers[0].discard == plan.layers[0].discard and lowered.layers[0].adc_bits == 6
