@@ -413,30 +413,16 @@ def plan_network(
                 continue
             free = free + [x for m in helpful for x in m]
             moves = [m for m in moves if m not in helpful]
-        lo, hi = 0, len(moves)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            trial = run(_with_discards(start.plan, free + [x for m in moves[:mid] for x in m]))
-            candidates.append(trial)
-            if feasible(trial):
-                lo = mid
-            else:
-                hi = mid - 1
+        candidates += _longest_feasible_prefix(
+            len(moves), lambda k: run(_with_discards(start.plan, free + [x for m in moves[:k] for x in m])), feasible)
     # 5. ADC resolution per partial sum, from the best feasible plan so far: low-significance sums need fewer
     # bits than the layer's ADC gives them.
     ok = [c for c in candidates if feasible(c)]
     if ok:
         start = max(ok, key=lambda c: c.cope_gop_per_j)
         moves = _resolution_moves(config, start.plan, calibration, lowest)
-        lo, hi = 0, len(moves)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            trial = run(_with_resolutions(start.plan, moves[:mid]))
-            candidates.append(trial)
-            if feasible(trial):
-                lo = mid
-            else:
-                hi = mid - 1
+        candidates += _longest_feasible_prefix(len(moves), lambda k: run(_with_resolutions(start.plan, moves[:k])),
+                                               feasible)
     # The best of many candidates scored on the same chips flatters itself (winner's curse): the choice is
     # re-verified on fresh planning chips, falling back to the next feasible candidate until one holds.
     ranked = sorted((c for c in candidates if feasible(c)), key=lambda c: -c.cope_gop_per_j)
@@ -502,6 +488,24 @@ def _with_resolutions(plan: Plan, moves: list[tuple]) -> Plan:
         by_layer.setdefault(li, dict(plan.layers[li].adc_bits_by_sum))[(s, t)] = bits
     return Plan(tuple(replace(lp, adc_bits_by_sum=tuple(by_layer[i].items())) if i in by_layer else lp
                       for i, lp in enumerate(plan.layers)))
+
+
+def _longest_feasible_prefix(n: int, trial: Callable[[int], PlanScore], feasible: Callable[[PlanScore], bool]
+                             ) -> list[PlanScore]:
+    """Bisection for the longest prefix ``k`` in ``1 .. n`` of an ordered list of moves whose plan
+    (``trial(k)``, simulated) is feasible, assuming feasibility falls as the prefix grows; returns every
+    candidate it simulated (about ``log2 n``)."""
+    tried = []
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        result = trial(mid)
+        tried.append(result)
+        if feasible(result):
+            lo = mid
+        else:
+            hi = mid - 1
+    return tried
 
 
 def _lowest_adc_bits(card: DeviceCard) -> int:
