@@ -117,6 +117,33 @@ class LayerDesign:
                     peak = max(peak, int(p.max(initial=0.0)))
         return peak
 
+    def partial_sum_percentile(self, vectors: np.ndarray, bits_per_cycle: int, percentile: float,
+                               chunk: int = 1 << 12, floor_levels: float = 0.0) -> int:
+        """The ``percentile`` (0, 100] of this layer's zero-variation ADC inputs (level steps) over every
+        conversion of input ``vectors`` (n, rows): per row group, input cycle, column kind and output, as in
+        ``max_partial_sum``, each rounded up to a whole level step. Counted in a histogram of those integers,
+        ``chunk`` vectors at a time, so the memory does not grow with the data; the lower value at a tie
+        (``numpy.percentile``'s ``"lower"``). 100 gives ``ceil(max_partial_sum)``."""
+        levels = self.encoded.levels
+        counts = np.zeros(1, dtype=np.int64)
+        for lo in range(0, len(vectors), chunk):
+            drives = input_slices(vectors[lo : lo + chunk], self.qlayer.in_format.bits, bits_per_cycle)
+            t, n, _ = drives.shape
+            for r0, r1 in self.row_groups:
+                x = drives[:, :, r0:r1].reshape(t * n, r1 - r0).astype(np.float64)
+                p = x @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)
+                if floor_levels:
+                    p += floor_levels * x.sum(axis=1, keepdims=True)
+                here = np.bincount(np.ceil(p).astype(np.int64).ravel())
+                if len(here) > len(counts):
+                    counts = np.pad(counts, (0, len(here) - len(counts)))
+                counts[: len(here)] += here
+        total = int(counts.sum())
+        if total == 0:
+            return 0
+        rank = int(np.ceil(percentile / 100.0 * total))  # the smallest value with at least this many at or below
+        return int(np.searchsorted(np.cumsum(counts), max(rank, 1)))
+
     def partial_sums(self, qx: np.ndarray, bits_per_cycle: int) -> np.ndarray:
         """Exact integer partial sums ``P[t, n, k, j] = Σ_i x_t[n, i] · L[i, k, j]`` (all rows at once).
 

@@ -34,7 +34,8 @@ The TOML layout (every key optional; defaults below)::
     output_bits = 8
     encoding = "offset"             # a name in memsim.encoding.ENCODINGS (`memsim simulate --help` lists them)
     plan = ""                       # a plan .toml from `memsim plan`; "" runs the conventional plan
-    adc_range = "calibrated"        # calibrated | full | card: each layer's ADC step (see memsim.simulate.adc_steps)
+    adc_range = "calibrated"        # calibrated | percentile | full | card: how each layer's ADC step is set
+    adc_percentile = 99.0           # with adc_range = "percentile": the percentile of the partial sums that fits
 
     [mapping]
     rows_per_read = 0               # 0: the crossbar's rows
@@ -67,8 +68,8 @@ SCHEMA_VERSION = 1
 # What ``outputs`` may ask for, from the least to the most recorded.
 OUTPUTS = ("none", "predictions", "logits")
 # How each layer's ADC step is chosen (memsim.simulate.adc_steps): from the calibration data's largest partial
-# sum, from the largest possible one, or the card's adc.lsb_levels as it stands.
-ADC_RANGES = ("calibrated", "full", "card")
+# sum, from a percentile of its partial sums, from the largest possible one, or the card's adc.lsb_levels.
+ADC_RANGES = ("calibrated", "percentile", "full", "card")
 
 # TOML section of every SimConfig field (None: top level).
 _SECTIONS = {
@@ -91,6 +92,7 @@ _SECTIONS = {
     "encoding": "quantization",
     "plan": "quantization",
     "adc_range": "quantization",
+    "adc_percentile": "quantization",
     "rows_per_read": "mapping",
     "weight_slices": "mapping",
     "age_s": "timing",
@@ -124,6 +126,7 @@ class SimConfig:
     encoding: EncodingName = "offset"
     plan: str = ""
     adc_range: str = "calibrated"
+    adc_percentile: float = 99.0
     rows_per_read: int = 0
     weight_slices: int = 0
     age_s: float = 0.0
@@ -150,6 +153,8 @@ class SimConfig:
         encoding_named(self.encoding)
         check_choice("outputs", self.outputs, OUTPUTS)
         check_choice("quantization.adc_range", self.adc_range, ADC_RANGES)
+        object.__setattr__(self, "adc_percentile",
+                           check_float("quantization.adc_percentile", self.adc_percentile, 0.0, 100.0, lo_open=True))
         if not isinstance(self.card_overrides, dict):
             raise ValueError("devices.overrides must be a table of card sections")
         for name in ("trace", "card", "network", "data", "split", "plan"):

@@ -284,7 +284,8 @@ def prepare(
     if any(c is not None for c in coarse):
         design = design_chip(card, qnet, config.encoding, config.rows_per_read or None, slices, adc_bits=bits,
                              adc_coarse=coarse)
-    steps = adc_steps(design, config.adc_range, qnet.quantize_input(workload.calibration.x[:ADC_CALIBRATION_INPUTS]))
+    steps = adc_steps(design, config.adc_range, qnet.quantize_input(workload.calibration.x[:ADC_CALIBRATION_INPUTS]),
+                      config.adc_percentile)
     discards = None
     if any(lp.discard for lp in plan.layers):
         discards = plan_discards(design, plan, qnet.quantize_input(workload.calibration.x))
@@ -297,12 +298,15 @@ def prepare(
 ADC_CALIBRATION_INPUTS = 256  # calibration inputs the ADC range is calibrated on (the first ones)
 
 
-def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tuple[int, ...]:
+def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray, percentile: float = 99.0
+              ) -> tuple[int, ...]:
     """Each layer's ADC step ``m`` in level steps (``config.adc_range``): the card's ``adc.lsb_levels`` ``m₀`` for
     ``"card"``; otherwise the smallest ``m = 2**e·m₀`` whose ``B``-bit codes cover the largest partial sum ``P``
     a conversion of the layer sees — round half up: ``⌊P/m + ½⌋ ≤ 2**B − 1`` — where ``P`` is, for
     ``"calibrated"``, the largest zero-variation partial sum on the calibration inputs (``calibration_qx``, the
-    first ``ADC_CALIBRATION_INPUTS``; ``LayerDesign.max_partial_sum``) and, for ``"full"``, the largest
+    first ``ADC_CALIBRATION_INPUTS``; ``LayerDesign.max_partial_sum``), for ``"percentile"`` the ``percentile``
+    of those partial sums over all the layer's conversions (``LayerDesign.partial_sum_percentile``: a finer
+    step that clips the rarest, largest sums, counted like any clipping) and, for ``"full"``, the largest
     possible one, ``rows of a row group × (2**d − 1) × (2**c − 1)``; ``B`` is the layer's ADC resolution (the
     card's, or the plan's for the layer). With the digital reference
     (``crossbar.reference = "digital"``) the ADC converts the column current with its ``g_min`` floor
@@ -317,6 +321,9 @@ def adc_steps(design: ChipDesign, mode: str, calibration_qx: np.ndarray) -> tupl
     floor = floor_levels(card)
     if mode == "calibrated":
         peaks = [layer.max_partial_sum(layer.to_vectors(x), d, floor_levels=floor)
+                 for layer, x in zip(design.layers, design.layer_inputs(calibration_qx), strict=True)]
+    elif mode == "percentile":
+        peaks = [layer.partial_sum_percentile(layer.to_vectors(x), d, percentile, floor_levels=floor)
                  for layer, x in zip(design.layers, design.layer_inputs(calibration_qx), strict=True)]
     else:
         drive = [max(r1 - r0 for r0, r1 in layer.row_groups) * ((1 << d) - 1) for layer in design.layers]

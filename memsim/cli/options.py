@@ -36,7 +36,10 @@ _OPTIONS = (
     click.option("--adc-bits", type=int, help="ADC resolution (overrides the card)."),
     click.option("--adc-range", type=click.Choice(ADC_RANGES),
                  help="Each layer's ADC step: calibrated (default; the calibration data's largest partial sum "
-                      "fits), full (the largest possible one fits) or card (the card's adc.lsb_levels)."),
+                      "fits), percentile (that percentile of its partial sums fits, --adc-percentile), full (the "
+                      "largest possible one fits) or card (the card's adc.lsb_levels)."),
+    click.option("--adc-percentile", type=float,
+                 help="With --adc-range percentile: the percentile of the partial sums the range covers (default 99)."),
 )
 
 
