@@ -14,7 +14,8 @@ import math
 import click
 
 from memsim.trace.plots import FORMATS, PLOTS
-from memsim.trace.reader import open_trace
+from memsim.trace.reader import DEFAULT_MAX_BYTES
+from memsim.trace.reader import open_trace as _open_trace
 
 # The image formats and plot kinds as the options' help lists them (from memsim.trace.plots).
 _FORMATS_TEXT = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
@@ -36,6 +37,17 @@ def _json(data) -> str:
     return json.dumps(clean(data), indent=2, ensure_ascii=False)
 
 
+def _max_read(command):
+    """``--max-read-mb``: the reader's memory budget (``memsim.trace.open(max_bytes=)``)."""
+    return click.option("--max-read-mb", "max_read_mb", type=click.IntRange(1, 1 << 30),
+                        default=DEFAULT_MAX_BYTES >> 20, show_default=True,
+                        help="Refuse a trace whose tables declare more than this many MiB together.")(command)
+
+
+def open_trace(path: str, max_read_mb: int):
+    return _open_trace(path, max_bytes=max_read_mb << 20)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def trace() -> None:
     """Analyse HDF5 traces written by `memsim simulate`."""
@@ -44,12 +56,13 @@ def trace() -> None:
 @trace.command()
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def summary(path: str, as_json: bool) -> None:
+@_max_read
+def summary(path: str, as_json: bool, max_read_mb: int) -> None:
     """Energy by component and layer, latency, throughput, accuracy per chip and per class, the confusion matrix,
     COPE, config and cards."""
     from memsim.trace.report import summarize, summary_text
 
-    s = summarize(open_trace(path))
+    s = summarize(open_trace(path, max_read_mb))
     click.echo(_json(s) if as_json else summary_text(s))
 
 
@@ -59,7 +72,8 @@ def summary(path: str, as_json: bool) -> None:
 @click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-<kind>.png.")
 @click.option("--chip", type=int, default=0, show_default=True,
               help=f"Chip instance of a per-chip picture ({_PER_CHIP}).")
-def plot(path: str, kind: str, output: str | None, chip: int) -> None:
+@_max_read
+def plot(path: str, kind: str, output: str | None, chip: int, max_read_mb: int) -> None:
     """Draw one picture of a trace (--kind) into an image file."""
     from pathlib import Path
 
@@ -68,7 +82,7 @@ def plot(path: str, kind: str, output: str | None, chip: int) -> None:
 
     out = output or f"{Path(path).stem}-{kind}.png"
     check_output(out)
-    tr = open_trace(path)
+    tr = open_trace(path, max_read_mb)
     try:
         written = draw(tr, kind, out, chip=chip)
     except MissingMatplotlib as exc:
@@ -79,7 +93,8 @@ def plot(path: str, kind: str, output: str | None, chip: int) -> None:
 @trace.command()
 @click.argument("path")
 @click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-timeline.png.")
-def timeline(path: str, output: str | None) -> None:
+@_max_read
+def timeline(path: str, output: str | None, max_read_mb: int) -> None:
     """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run)."""
     from pathlib import Path
 
@@ -88,7 +103,7 @@ def timeline(path: str, output: str | None) -> None:
 
     out = output or f"{Path(path).stem}-timeline.png"
     check_output(out)
-    tr = open_trace(path)
+    tr = open_trace(path, max_read_mb)
     try:
         written = draw(tr, "timeline", out, chip=0)
     except MissingMatplotlib as exc:
@@ -99,24 +114,26 @@ def timeline(path: str, output: str | None) -> None:
 @trace.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def compare(paths: tuple[str, ...], as_json: bool) -> None:
+@_max_read
+def compare(paths: tuple[str, ...], as_json: bool, max_read_mb: int) -> None:
     """Headline figures of several traces side by side, with ratios to the first."""
     from memsim.trace.report import compare as side_by_side
     from memsim.trace.report import compare_text, summarize
 
     if len(paths) < 2:
         raise ValueError(f"compare needs at least two traces; got {len(paths)}")
-    cmp = side_by_side([summarize(open_trace(p)) for p in paths])
+    cmp = side_by_side([summarize(open_trace(p, max_read_mb)) for p in paths])
     click.echo(_json(cmp) if as_json else compare_text(cmp))
 
 
 @trace.command()
 @click.argument("path")
 @click.option("--csv", "directory", required=True, help="Directory for the CSV files (created if missing).")
-def export(path: str, directory: str) -> None:
+@_max_read
+def export(path: str, directory: str, max_read_mb: int) -> None:
     """Write every table of the trace as CSV (events, counters, layers, chips, errors, confusion, ...) and the
     summary."""
     from memsim.trace.export import export_csv
 
-    for written in export_csv(open_trace(path), directory):
+    for written in export_csv(open_trace(path, max_read_mb), directory):
         click.echo(f"wrote {written}")

@@ -35,16 +35,20 @@ Both layouts take:
                           (in_features,) of a first dense layer; needed when the first node is not dense.
     name                  optional; 0-d string array. Default: the file name without its suffix.
 
-Any other key (for example a `provenance` string) is ignored, so archives may carry metadata.
+Any other key (for example a `provenance` string) is ignored, so archives may carry metadata. Every member
+must be a plain .npy array (no pickled objects) holding the data its header declares, and an archive's arrays
+may declare at most 4 GiB together (`NPZ_MAX_BYTES`); `read_npz` checks the headers before allocating anything.
 `save_network` writes the chain layout for a chain of dense layers (which every memsim reads) and the
 graph layout for anything else; either way `load_network` gives back the same network exactly.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -283,30 +287,94 @@ def _describe(node: Node) -> str:
     return f"weight {node.weight.shape}" if hasattr(node, "weight") else node.kind
 
 
+# The most an archive's arrays may declare together (bytes): a bound on what reading a network or data set
+# allocates, whatever the file claims (see ``read_npz``).
+NPZ_MAX_BYTES = 4 << 30
+_NPY_MAGIC = b"\x93NUMPY"
+_NPZ_ERRORS = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, OverflowError, zipfile.BadZipFile,
+               zlib.error)
+
+
+def _npy_header(stream, name: str, where: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Parse the .npy header at the start of a zip member's ``stream``: ``(shape, fortran_order, dtype, header
+    bytes)``, without reading any array data. One-line ValueErrors name the member."""
+    try:
+        version = np.lib.format.read_magic(stream)
+    except ValueError:
+        raise ValueError(f"{where}: member {name!r} is not a .npy array") from None
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"{where}: member {name!r} has .npy format version {version[0]}.{version[1]}; allowed: "
+                         "1.0 and 2.0")
+    return shape, fortran, dtype, stream.tell()
+
+
 def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
     """Read every array of an `.npz` archive into memory, turning I/O and format failures into one-line ValueErrors.
 
     Used by `load_network` and by `memsim.workload.datasets.load_dataset`; `kind` ("network", "dataset") only words
-    the messages. Pickled (object) arrays are refused: archives hold plain numbers and strings only.
+    the messages. Before any array is allocated, every member's .npy header is parsed from the zip and checked:
+    pickled (object) arrays are refused (archives hold plain numbers and strings only), as is a member whose
+    declared size (shape × item size) exceeds the bytes the member holds after its header (a few bytes on disk
+    cannot declare a 100 GB array), and an archive whose arrays together declare more than `NPZ_MAX_BYTES`
+    (4 GiB). So a hostile or damaged file costs at most what it declares and holds.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: {kind} file not found")
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not an .npz archive ({type(exc).__name__}); expected an .npz {kind} file") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        with path.open("rb") as f:
+            start = f.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({type(exc).__name__}); expected an .npz {kind} file") from None
+    if start == _NPY_MAGIC:
         raise ValueError(f"{path}: holds a single .npy array, not an .npz archive; expected an .npz {kind} file")
-    with loaded as archive:
-        try:
-            arrays = {key: archive[key] for key in archive.files}
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{path}: cannot read the arrays ({type(exc).__name__}); object arrays and corrupt data "
-                             f"are not allowed") from None
-    for key, value in arrays.items():
-        if not isinstance(value, np.ndarray):
-            raise ValueError(f"{path}: member {key!r} is not a .npy array; expected an .npz {kind} file")
+    try:
+        archive = zipfile.ZipFile(path)
+    except _NPZ_ERRORS as exc:
+        raise ValueError(f"{path}: not an .npz archive ({type(exc).__name__}); expected an .npz {kind} file") from None
+    with archive:
+        members = []
+        total = 0
+        for info in archive.infolist():
+            name = info.filename
+            try:
+                with archive.open(info) as stream:
+                    shape, fortran, dtype, header = _npy_header(stream, name, str(path))
+            except ValueError as exc:
+                if str(exc).startswith(f"{path}: member"):
+                    raise ValueError(f"{exc}; expected an .npz {kind} file") from None
+                raise ValueError(f"{path}: member {name!r} has a corrupt .npy header ({type(exc).__name__}); expected "
+                                 f"an .npz {kind} file") from None
+            except _NPZ_ERRORS as exc:
+                raise ValueError(f"{path}: cannot read member {name!r} ({type(exc).__name__}); corrupt data is not "
+                                 "allowed") from None
+            if dtype.hasobject:
+                raise ValueError(f"{path}: member {name!r} has dtype {dtype} (pickled objects); object arrays are not "
+                                 f"allowed, only numbers and strings")
+            declared = math.prod(shape) * dtype.itemsize
+            held = info.file_size - header
+            if declared > held:
+                raise ValueError(f"{path}: member {name!r} declares shape {shape} of {dtype} ({declared:,} bytes) but "
+                                 f"holds {max(held, 0):,} bytes of data; allowed: at most what the member holds")
+            total += declared
+            if total > NPZ_MAX_BYTES:
+                raise ValueError(f"{path}: the arrays declare {total:,} bytes (member {name!r} shape {shape} of "
+                                 f"{dtype}); allowed: at most {NPZ_MAX_BYTES:,} bytes (4 GiB) per {kind} file")
+            members.append(info)
+        arrays = {}
+        for info in members:
+            name = info.filename
+            try:
+                with archive.open(info) as stream:
+                    value = np.lib.format.read_array(stream, allow_pickle=False)
+            except _NPZ_ERRORS as exc:
+                raise ValueError(f"{path}: cannot read the array of member {name!r} ({type(exc).__name__}); corrupt "
+                                 "data is not allowed") from None
+            arrays[name[: -len(".npy")] if name.endswith(".npy") else name] = value
     return arrays
 
 
