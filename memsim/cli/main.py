@@ -1,7 +1,9 @@
 """The ``memsim`` command line. Subcommands parse options and call library functions; nothing else.
 
 Bad input of any kind ends with one line on stderr, ``memsim: error: ...``, and exit code 2; no trace file
-is left behind.
+is left behind. SIGTERM and SIGINT (Ctrl-C) end any command with one line on stderr, ``memsim: interrupted by
+SIGTERM; removed the temporary file ...``, and exit code 143 or 130 (128 + the signal number), after the
+temporary files of unfinished outputs are deleted (``memsim.files.interruptible``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from memsim.cli.options import config_from_options, workload_options
 from memsim.cli.plan import plan
 from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
+from memsim.files import interruptible
 from memsim.ledger import Ledger
 from memsim.trace.report import accuracy_lines, energy_lines, operation_lines, si, timing_lines
 
@@ -129,7 +132,13 @@ cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the click group, turning bad input into one line and exit code 2."""
+    """Console entry point: run the click group, turning bad input into one line and exit code 2, and SIGTERM or
+    SIGINT into one line and exit code 143 or 130 once the temporary files are deleted."""
+    with interruptible("memsim"):
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="memsim", standalone_mode=False)
     except click.exceptions.Abort:
@@ -143,3 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         click.echo(f"memsim: error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from memsim import __version__
-from memsim.files import check_writable
+from memsim.files import check_writable, claim_temporary, discard_temporary, release_temporary
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
 SCHEMA_VERSION = 4  # bump together with traces/README.md and the golden file traces/reference.h5
@@ -92,12 +92,17 @@ def _table(h5: h5py.File, name: str, columns: dict[str, np.ndarray], compress: b
 
 
 class TraceWriter:
-    """Streams ledger rows to ``<target>.tmp-<pid>`` and renames it to ``target`` on ``finish``."""
+    """Streams ledger rows to the temporary ``.<stem>.tmp-<pid>.h5`` beside the target
+    (``memsim.files.temporary_path``, registered as live) and renames it to ``target`` on ``finish``."""
 
     def __init__(self, path: str, ledger: Ledger) -> None:
         self.target = check_trace_path(path)
-        self.tmp = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}")
-        self.h5 = h5py.File(self.tmp, "w")
+        self.tmp = claim_temporary(self.target)
+        try:
+            self.h5 = h5py.File(self.tmp, "w")
+        except BaseException:
+            discard_temporary(self.tmp)
+            raise
         self.events = self.h5.create_dataset(
             "events", shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE, chunks=(_CHUNK_ROWS,), compression="gzip",
             compression_opts=_GZIP_LEVEL, shuffle=True,
@@ -137,6 +142,7 @@ class TraceWriter:
             self._write_result(result)
             self.h5.close()
             os.replace(self.tmp, self.target)
+            release_temporary(self.tmp)
         except BaseException:
             self.abort()
             raise
@@ -147,7 +153,7 @@ class TraceWriter:
         try:
             self.h5.close()
         finally:
-            self.tmp.unlink(missing_ok=True)
+            discard_temporary(self.tmp)
 
     def _write_result(self, result) -> None:
         h5 = self.h5
