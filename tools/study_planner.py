@@ -35,6 +35,7 @@ from memsim.config import SimConfig
 from memsim.planning.plan import Plan
 from memsim.planning.planner import compare_row, evaluate, load_workload, plan_network, score, split_for_planning
 from memsim.trace.plots import MissingMatplotlib, check_output, new_figure, save
+from memsim.files import interruptible
 
 KNOBS = ("weight precision", "+ layer ADC bits", "+ discards", "+ per-sum ADC bits")
 
@@ -190,4 +191,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with interruptible("study_planner"):  # SIGTERM/SIGINT remove the temporaries and end with one line
+        sys.exit(main())

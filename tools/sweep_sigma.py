@@ -21,6 +21,7 @@ from memsim.config import SimConfig
 from memsim.trace.plots import MissingMatplotlib, check_output, new_figure, require_matplotlib, save
 from memsim.simulate import simulate
 from memsim.trace.report import si
+from memsim.files import interruptible
 
 FIGURES = ("accuracy_hw", "accuracy_hw_std", "accuracy_quantized", "bit_exact_rate", "energy_j",
            "energy_per_inference_j", "cope_gop_per_j")
@@ -103,4 +104,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with interruptible("sweep_sigma"):  # SIGTERM/SIGINT remove the temporaries and end with one line
+        sys.exit(main())

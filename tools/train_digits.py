@@ -27,6 +27,7 @@ from sklearn.neural_network import MLPClassifier
 import memsim
 from memsim.workload.datasets import DIGITS_SPLIT_FRACTIONS, DIGITS_SPLIT_SEED, digits_splits
 from memsim.workload.network import DenseLayer, Network, save_network
+from memsim.files import interruptible
 
 
 def split_description(n_train: int) -> str:
@@ -116,4 +117,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with interruptible("train_digits"):  # SIGTERM/SIGINT remove the temporaries and end with one line
+        sys.exit(main())

@@ -52,6 +52,7 @@ from memsim.workload.conv import Conv2dLayer
 from memsim.workload.datasets import DIGITS_SPLIT_FRACTIONS, DIGITS_SPLIT_SEED, digits_splits
 from memsim.workload.digital import Flatten, MaxPool2d
 from memsim.workload.network import DenseLayer, Network, save_network
+from memsim.files import interruptible
 
 IMAGE = (1, 8, 8)
 CLASSES = 10
@@ -325,4 +326,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with interruptible("train_digits_cnn"):  # SIGTERM/SIGINT remove the temporaries and end with one line
+        sys.exit(main())
