@@ -426,6 +426,8 @@ def load_card(name_or_path: str, overrides: Mapping | None = None) -> DeviceCard
         raise ValueError(f"card name {name_or_path!r} is not a card name or a .toml path")
     if name_or_path.endswith(".toml"):
         path = Path(name_or_path)
+        if path.is_dir():
+            raise ValueError(f"card file '{name_or_path}' is a directory; give a card .toml file")
         if not path.is_file():
             raise ValueError(f"card file '{name_or_path}' does not exist")
         data, label = path.read_bytes(), name_or_path

@@ -57,7 +57,10 @@ class MemristorCell:
         p = self.prefix
         check_int(f"{p}.bits_per_cell", self.bits_per_cell, 1, 8)
         g_min = check_nonnegative(f"{p}.g_min_s", self.g_min_s)
-        g_max = check_float(f"{p}.g_max_s", self.g_max_s, g_min, lo_open=True)
+        g_max = check_positive(f"{p}.g_max_s", self.g_max_s)
+        if g_max <= g_min:
+            raise ValueError(f"{p}.g_min_s = {self.g_min_s!r} and {p}.g_max_s = {self.g_max_s!r} are out of order; "
+                             f"allowed 0 <= {p}.g_min_s < {p}.g_max_s")
         set_ = object.__setattr__
         set_(self, "g_min_s", g_min)
         set_(self, "g_max_s", g_max)

@@ -97,7 +97,11 @@ class TraceWriter:
     def __init__(self, path: str, ledger: Ledger) -> None:
         self.target = check_trace_path(path)
         self.tmp = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}")
-        self.h5 = h5py.File(self.tmp, "w")
+        try:
+            self.h5 = h5py.File(self.tmp, "w")
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or type(exc).__name__)
+            raise ValueError(f"trace = {path!r} cannot be written: {reason}") from None
         self.events = self.h5.create_dataset(
             "events", shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE, chunks=(_CHUNK_ROWS,), compression="gzip",
             compression_opts=_GZIP_LEVEL, shuffle=True,
