@@ -334,7 +334,11 @@ class DeviceCard:
             return self
         note = f" [multiplied by {factor:g}, the sigma_scale study parameter]"
         sources = {k: v + note if k.startswith("cell.variation.") else v for k, v in self.sources.items()}
-        return replace(self, cell=replace(self.cell, variation=variation), sources=sources)
+        try:
+            cell = replace(self.cell, variation=variation)
+        except ValueError as exc:
+            raise ValueError(f"card '{self.name}' with sigma_scale = {factor:g}: {exc}") from None
+        return replace(self, cell=cell, sources=sources)
 
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""

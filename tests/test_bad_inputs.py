@@ -120,6 +120,12 @@ EXPECT = {
     "cli: --seed 18446744073709551616": "seed = 18446744073709551616 is out of range; allowed 0..9223372036854775807",
     "cli: --buffer 1048577": "timing.buffer_vectors = 1048577 is out of range; allowed 1..1048576",
     "cli: --weight-bits 1": "quantization.weight_bits = 1 is out of range; allowed 2..16",
+    "cli: --sigma-scale 1e308": "with sigma_scale = 1e+308: cell.variation gives sigma = 5e+301 S at level 3; "
+                                "allowed at most 10 × cell.g_max_s",
+    "cli: --sigma 1e308": "cell.variation gives sigma = 1e+303 S at level 3; allowed at most 10 × cell.g_max_s",
+    "config: override read_noise_rel huge": "cell.read_noise_rel = 1e+300 is out of range; allowed [0, 1]",
+    "config: split unknown": "workload.split = 'validation' is not a split of dataset 'digits'; allowed: train, "
+                             "calibration, test",
     "cli: --no-trace with -o": "--no-trace and -o/--trace 'x.h5' conflict",
     "plan-cli: --sweep-sigma ''": "--sweep-sigma '': allowed one or more finite numbers >= 0",
     "card: g_min above g_max": "cell.g_min_s = 2e-05 and cell.g_max_s = 1e-05 are out of order",
@@ -157,8 +163,8 @@ for opt, value in [
     ("--adc-bits", "0"), ("--adc-bits", "17"), ("--adc-bits", "-1"),
     ("--adc-range", "widest"), ("--adc-percentile", "0"), ("--adc-percentile", "100.5"),
     ("--adc-percentile", "nan"), ("--adc-percentile", "-1"),
-    ("--sigma", "-0.1"), ("--sigma", "nan"), ("--sigma", "inf"),
-    ("--sigma-scale", "-1"), ("--sigma-scale", "inf"),
+    ("--sigma", "-0.1"), ("--sigma", "nan"), ("--sigma", "inf"), ("--sigma", "11"), ("--sigma", "1e308"),
+    ("--sigma-scale", "-1"), ("--sigma-scale", "inf"), ("--sigma-scale", "1e308"),
     ("--encoding", "bogus"), ("--outputs", "everything"),
     ("--age", "-1"), ("--age", "nan"), ("--age", "inf"),
     ("--buffer", "0"), ("--buffer", "-2"), ("--buffer", str(2**20 + 1)), ("--buffer", str(2**64)),
@@ -234,6 +240,8 @@ for name, text in [
     ("override sigma_rel negative", "[devices.overrides.cell.variation]\nsigma_rel = -0.1\n"),
     ("override crossbar reference unknown", '[devices.overrides.crossbar]\nreference = "none"\n'),
     ("override crossbar rows 0", "[devices.overrides.crossbar]\nrows = 0\n"),
+    ("override read_noise_rel huge", "[devices.overrides.cell]\nread_noise_rel = 1e300\n"),
+    ("override additive sigma huge", '[devices.overrides.cell.variation]\nmodel = "additive"\nsigma_const_s = 1e300\n'),
     ("network an integer", "[workload]\nnetwork = 7\n"),
     ("data a list", '[workload]\ndata = ["x"]\n'),
     ("split unknown", '[workload]\nsplit = "validation"\n'),
@@ -471,6 +479,13 @@ case("trace", "export without --csv", [*T, "export", "good.h5"], {"good.h5": "GO
 case("trace", "export of a missing trace", [*T, "export", "missing.h5", "--csv", "out"])
 case("trace", "unknown subcommand", [*T, "sumary", "good.h5"], {"good.h5": "GOOD"})
 case("trace", "summary of a data npz", [*T, "summary", "data.npz"], {"data.npz": TINY_DATA})
+case("trace", "timeline of a chip the trace lacks", [*T, "plot", "good.h5", "--kind", "timeline", "--chip", "5", "-o",
+                                                     "t.png"], {"good.h5": "GOOD"})
+case("trace", "timeline of chip -1", [*T, "plot", "good.h5", "--kind", "timeline", "--chip", "-1", "-o", "t.png"],
+     {"good.h5": "GOOD"})
+case("trace", "timeline to a text file", [*T, "timeline", "good.h5", "-o", "x.txt"], {"good.h5": "GOOD"})
+case("trace", "plot over the trace itself", [*T, "plot", "good.h5", "-o", "good.h5"], {"good.h5": "GOOD"})
+case("trace", "export --csv to a file", [*T, "export", "good.h5", "--csv", "afile"], {"good.h5": "GOOD", "afile": "x"})
 
 
 # ---------------------------------------------------------------------------------------------------- tests
