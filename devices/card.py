@@ -43,6 +43,11 @@ from .vocabulary import COMPONENTS
 from .variation import SIGMA_MODELS, sigma_model_from_dict
 
 SCHEMA_VERSION = 1
+# Bounds on what one counted action may cost and one instance may draw: many orders of magnitude beyond any
+# device (pJ, ns, mW), and within what the ledger's exact integers (zJ, fs) and the trace's floats carry.
+ACTION_ENERGY_MAX_J = 1.0
+ACTION_LATENCY_MAX_S = 1.0
+STATIC_POWER_MAX_W = 1e3
 
 # Sections built from one fixed class, and sections whose class is chosen by a string key in the section.
 _FIXED_SECTIONS: dict[str, type] = {
@@ -289,6 +294,14 @@ class DeviceCard:
                 raise ValueError(f"card.{section} = {getattr(self, section)!r} is not a {section} component")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.sources.items()):
             raise ValueError("card.sources must map qualified field names (str) to source strings (str)")
+        for row in self.action_costs():
+            what = f"{row['component']}.{row['action']}"
+            for key, limit, unit in (("energy_j", ACTION_ENERGY_MAX_J, "J per action"),
+                                     ("latency_s", ACTION_LATENCY_MAX_S, "s per action"),
+                                     ("power_w", STATIC_POWER_MAX_W, "W")):
+                if key in row and not row[key] <= limit:
+                    raise ValueError(f"{what}: one action's {key} = {row[key]:g} (from the card's [{row['component']}] "
+                                     f"numbers) is out of range; allowed at most {limit:g} {unit}")
 
     @property
     def v_unit_v(self) -> float:
