@@ -129,6 +129,7 @@ EXPECT = {
     "card: array read energy 1e300": "crossbar.read: one action's energy_j = 1e+288 (from the card's [crossbar] "
                                      "numbers) is out of range; allowed at most 1 J per action",
     "card: v_read 1e300": "cell.v_read_v = 1e+300 is out of range; allowed (0, 100]",
+    "network: bias 1e300": "layer 0 (dense, node 0): a bias of magnitude 1e+300 does not fit the accumulator",
     "cli: --no-trace with -o": "--no-trace and -o/--trace 'x.h5' conflict",
     "plan-cli: --sweep-sigma ''": "--sweep-sigma '': allowed one or more finite numbers >= 0",
     "card: g_min above g_max": "cell.g_min_s = 2e-05 and cell.g_max_s = 1e-05 are out of order",
@@ -412,6 +413,7 @@ for name, arrays in [
     ("kind unknown", {"kind0": np.array("lstm")}),
     ("kinds with a gap", {"kind0": np.array("dense"), "W0": W, "b0": np.zeros(3), "activation0": np.array("none"),
                           "kind2": np.array("relu")}),
+    ("bias 1e300", {"W0": W, "b0": np.full(3, 1e300)}),
     ("too wide for the data", {"W0": RNG.normal(size=(30, 3)), "b0": np.zeros(3)}),
     ("fewer outputs than the labels", {"W0": RNG.normal(size=(4, 2)), "b0": np.zeros(2)}),
 ]:
