@@ -43,6 +43,11 @@ from .vocabulary import COMPONENTS
 from .variation import SIGMA_MODELS, sigma_model_from_dict
 
 SCHEMA_VERSION = 1
+# Bounds on what one counted action may cost and one instance may draw: many orders of magnitude beyond any
+# device (pJ, ns, mW), and within what the ledger's exact integers (zJ, fs) and the trace's floats carry.
+ACTION_ENERGY_MAX_J = 1.0
+ACTION_LATENCY_MAX_S = 1.0
+STATIC_POWER_MAX_W = 1e3
 
 # Sections built from one fixed class, and sections whose class is chosen by a string key in the section.
 _FIXED_SECTIONS: dict[str, type] = {
@@ -289,6 +294,14 @@ class DeviceCard:
                 raise ValueError(f"card.{section} = {getattr(self, section)!r} is not a {section} component")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.sources.items()):
             raise ValueError("card.sources must map qualified field names (str) to source strings (str)")
+        for row in self.action_costs():
+            what = f"{row['component']}.{row['action']}"
+            for key, limit, unit in (("energy_j", ACTION_ENERGY_MAX_J, "J per action"),
+                                     ("latency_s", ACTION_LATENCY_MAX_S, "s per action"),
+                                     ("power_w", STATIC_POWER_MAX_W, "W")):
+                if key in row and not row[key] <= limit:
+                    raise ValueError(f"{what}: one action's {key} = {row[key]:g} (from the card's [{row['component']}] "
+                                     f"numbers) is out of range; allowed at most {limit:g} {unit}")
 
     @property
     def v_unit_v(self) -> float:
@@ -334,7 +347,11 @@ class DeviceCard:
             return self
         note = f" [multiplied by {factor:g}, the sigma_scale study parameter]"
         sources = {k: v + note if k.startswith("cell.variation.") else v for k, v in self.sources.items()}
-        return replace(self, cell=replace(self.cell, variation=variation), sources=sources)
+        try:
+            cell = replace(self.cell, variation=variation)
+        except ValueError as exc:
+            raise ValueError(f"card '{self.name}' with sigma_scale = {factor:g}: {exc}") from None
+        return replace(self, cell=cell, sources=sources)
 
     def summary(self) -> dict:
         """Key figures for ``memsim devices`` (SI units)."""
@@ -426,6 +443,8 @@ def load_card(name_or_path: str, overrides: Mapping | None = None) -> DeviceCard
         raise ValueError(f"card name {name_or_path!r} is not a card name or a .toml path")
     if name_or_path.endswith(".toml"):
         path = Path(name_or_path)
+        if path.is_dir():
+            raise ValueError(f"card file '{name_or_path}' is a directory; give a card .toml file")
         if not path.is_file():
             raise ValueError(f"card file '{name_or_path}' does not exist")
         data, label = path.read_bytes(), name_or_path

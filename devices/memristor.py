@@ -9,7 +9,7 @@ import numpy as np
 
 from .disturb import DISTURB_MODELS, DisturbModel, NoDisturb
 from .drift import DRIFT_MODELS, DriftModel, NoDrift
-from .validate import check_choice, check_float, check_int, check_nonnegative, check_positive
+from .validate import check_choice, check_float, check_int, check_nonnegative
 from .variation import SIGMA_MODELS, NoVariation, SigmaModel, Table
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
@@ -25,6 +25,15 @@ def read_energy_j(v_v, g_s, t_s) -> np.ndarray:
     return v * v * np.asarray(g_s, dtype=np.float64) * np.asarray(t_s, dtype=np.float64)
 
 
+# Largest programming-variation sigma, as a multiple of g_max_s, and largest read_noise_rel a cell may have.
+SIGMA_MAX_REL = 10.0
+READ_NOISE_MAX_REL = 1.0
+# Largest conductance and read voltage a card may give (memristors: µS..mS, well below 1 V): absurd values
+# overflowed the per-cell read energy v²·G·t.
+G_MAX_S = 1.0
+V_READ_MAX_V = 100.0
+
+
 @dataclass(frozen=True)
 class MemristorCell:
     """A multi-level memristor cell (docs/devices.md §Cells, §Programming variation, §Read noise, §Stuck-at faults).
@@ -37,7 +46,10 @@ class MemristorCell:
     at a time after
     programming (``devices.drift``; applied by ``memsim.aging``), ``disturb`` the shift per read pulse
     (``devices.disturb``). Validity: ``bits_per_cell`` 1..8,
-    ``0 <= g_min_s < g_max_s``, ``v_read_v > 0``, fault fractions in [0, 1] with sum <= 1.
+    ``0 <= g_min_s < g_max_s <= G_MAX_S``, ``0 < v_read_v <= V_READ_MAX_V``, fault fractions in [0, 1] with
+    sum <= 1, a programming sigma of at most ``SIGMA_MAX_REL·g_max_s`` at every level and ``read_noise_rel``
+    in [0, ``READ_NOISE_MAX_REL``] (beyond those a conductance is noise, and absurd values overflow the
+    datapath's arithmetic).
     """
 
     prefix: ClassVar[str] = "cell"
@@ -57,11 +69,14 @@ class MemristorCell:
         p = self.prefix
         check_int(f"{p}.bits_per_cell", self.bits_per_cell, 1, 8)
         g_min = check_nonnegative(f"{p}.g_min_s", self.g_min_s)
-        g_max = check_float(f"{p}.g_max_s", self.g_max_s, g_min, lo_open=True)
+        g_max = check_float(f"{p}.g_max_s", self.g_max_s, 0.0, G_MAX_S, lo_open=True)
+        if g_max <= g_min:
+            raise ValueError(f"{p}.g_min_s = {self.g_min_s!r} and {p}.g_max_s = {self.g_max_s!r} are out of order; "
+                             f"allowed 0 <= {p}.g_min_s < {p}.g_max_s")
         set_ = object.__setattr__
         set_(self, "g_min_s", g_min)
         set_(self, "g_max_s", g_max)
-        set_(self, "v_read_v", check_positive(f"{p}.v_read_v", self.v_read_v))
+        set_(self, "v_read_v", check_float(f"{p}.v_read_v", self.v_read_v, 0.0, V_READ_MAX_V, lo_open=True))
         if not isinstance(self.variation, tuple(SIGMA_MODELS.values())):
             raise ValueError(
                 f"{p}.variation = {self.variation!r} is not a sigma model; allowed: {', '.join(SIGMA_MODELS)}"
@@ -71,6 +86,13 @@ class MemristorCell:
                 f"{p}.variation.sigma_s_per_level has {len(self.variation.sigma_s_per_level)} entries; "
                 f"allowed exactly n_levels = {self.n_levels} (2**{p}.bits_per_cell)"
             )
+        levels = np.arange(self.n_levels)
+        sigma = np.asarray(self.variation.sigma_s(levels, g_min + levels * (g_max - g_min) / (self.n_levels - 1)),
+                           dtype=np.float64)
+        worst = int(np.argmax(np.where(np.isfinite(sigma), sigma, np.inf)))
+        if not sigma[worst] <= SIGMA_MAX_REL * g_max:
+            raise ValueError(f"{p}.variation gives sigma = {sigma[worst]:g} S at level {worst}; allowed at most "
+                             f"{SIGMA_MAX_REL:g} × {p}.g_max_s = {SIGMA_MAX_REL * g_max:g} S")
         if not isinstance(self.drift, tuple(DRIFT_MODELS.values())):
             raise ValueError(f"{p}.drift = {self.drift!r} is not a drift model; allowed: {', '.join(DRIFT_MODELS)}")
         if not isinstance(self.disturb, tuple(DISTURB_MODELS.values())):
@@ -78,7 +100,7 @@ class MemristorCell:
                 f"{p}.disturb = {self.disturb!r} is not a disturb model; allowed: {', '.join(DISTURB_MODELS)}"
             )
         check_choice(f"{p}.distribution", self.distribution, DISTRIBUTIONS)
-        set_(self, "read_noise_rel", check_nonnegative(f"{p}.read_noise_rel", self.read_noise_rel))
+        set_(self, "read_noise_rel", check_float(f"{p}.read_noise_rel", self.read_noise_rel, 0.0, READ_NOISE_MAX_REL))
         f_min = check_float(f"{p}.stuck_at_min_frac", self.stuck_at_min_frac, 0.0, 1.0)
         f_max = check_float(f"{p}.stuck_at_max_frac", self.stuck_at_max_frac, 0.0, 1.0)
         if f_min + f_max > 1.0:

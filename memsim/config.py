@@ -3,7 +3,7 @@
 The TOML layout (every key optional; defaults below)::
 
     schema_version = 1
-    seed = 0            # one numpy Generator per run is seeded with this
+    seed = 0            # one numpy Generator per run is seeded with this (0 .. 2**63 - 1)
     chips = 1           # chip instances (independent device-variation draws)
     batch = 0           # vectors per simulation chunk; 0: as many as memory_budget_mb allows (results do not
                         # depend on it: a performance choice)
@@ -30,7 +30,7 @@ The TOML layout (every key optional; defaults below)::
 
     [quantization]
     input_bits = 8
-    weight_bits = 8
+    weight_bits = 8                 # 2..16 (signed weights need a sign bit and one more)
     output_bits = 8
     encoding = "offset"             # a name in memsim.encoding.ENCODINGS (`memsim simulate --help` lists them)
     plan = ""                       # a plan .toml from `memsim plan`; "" runs the conventional plan
@@ -43,7 +43,7 @@ The TOML layout (every key optional; defaults below)::
 
     [timing]
     age_s = 0.0                     # seconds between programming the chip and the inference (drift)
-    buffer_vectors = 2              # capacity of each inter-layer buffer, in vectors (>= 1)
+    buffer_vectors = 2              # capacity of each inter-layer buffer, in vectors (1 .. 2**20)
     timeline_vectors = 16           # busy intervals of this many first vectors go to the trace (0: none)
     disturb_update_vectors = 64     # read-disturb updates every this many vectors (cards with a disturb model)
 
@@ -101,6 +101,19 @@ _SECTIONS = {
     "disturb_update_vectors": "timing",
 }
 _TOML_NAMES = {"card_overrides": "overrides"}
+# The largest seed: numpy takes any non-negative integer, the trace stores it as a signed 64-bit attribute.
+SEED_MAX = 2**63 - 1
+# The largest inter-layer buffer, in vectors: far deeper than any pipeline fills (a larger one changes nothing), and
+# a capacity past a C long would fail inside the event engine after the run had started.
+BUFFER_VECTORS_MAX = 1 << 20
+
+
+def check_not_input(label: str, path: str, input_label: str, input_path: str) -> None:
+    """Refuse an output ``path`` (option or field ``label``) that is the input file ``input_path``: writing it
+    would overwrite the input."""
+    if Path(path).resolve() == Path(input_path).resolve():
+        raise ValueError(f"{label} {path!r} is the {input_label} file {input_path!r}; allowed: an output path that "
+                         "is not one of the inputs")
 
 
 @dataclass(frozen=True)
@@ -135,19 +148,19 @@ class SimConfig:
     disturb_update_vectors: int = 64
 
     def __post_init__(self) -> None:
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
         check_int("chips", self.chips, 1, 100_000)
         check_int("batch", self.batch, 0)
         check_int("memory_budget_mb", self.memory_budget_mb, 1, 1 << 20)
         check_int("threads", self.threads, 0, 1024)
         check_int("quantization.input_bits", self.input_bits, 1, 16)
-        check_int("quantization.weight_bits", self.weight_bits, 1, 16)
+        check_int("quantization.weight_bits", self.weight_bits, 2, 16)
         check_int("quantization.output_bits", self.output_bits, 1, 16)
         check_int("mapping.rows_per_read", self.rows_per_read, 0)
         check_int("mapping.weight_slices", self.weight_slices, 0, 64)
         object.__setattr__(self, "age_s", check_float("timing.age_s", self.age_s, 0.0))
         object.__setattr__(self, "sigma_scale", check_float("devices.sigma_scale", self.sigma_scale, 0.0))
-        check_int("timing.buffer_vectors", self.buffer_vectors, 1)
+        check_int("timing.buffer_vectors", self.buffer_vectors, 1, BUFFER_VECTORS_MAX)
         check_int("timing.timeline_vectors", self.timeline_vectors, 0)
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
         encoding_named(self.encoding)
@@ -160,6 +173,17 @@ class SimConfig:
         for name in ("trace", "card", "network", "data", "split", "plan"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} = {getattr(self, name)!r} must be a string")
+        if self.trace:
+            for name, path in self.input_paths().items():
+                check_not_input("trace", self.trace, name, path)
+
+    def input_paths(self) -> dict[str, str]:
+        """The config's fields that name an input file (by TOML name): a card, network, data or plan path."""
+        paths = {"devices.card": self.card if self.card.endswith(".toml") else "",
+                 "workload.network": self.network if self.network.endswith((".npz", ".onnx")) else "",
+                 "workload.data": self.data if self.data.endswith(".npz") else "",
+                 "quantization.plan": self.plan}
+        return {name: path for name, path in paths.items() if path}
 
     def with_overrides(self, **changes: Any) -> SimConfig:
         """A copy with the given fields replaced; ``None`` values are ignored (CLI options not given)."""

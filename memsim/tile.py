@@ -126,7 +126,8 @@ def _read_pool(workers: int) -> ThreadPoolExecutor:
 def to_grid(levels) -> np.ndarray:
     """Level-unit values rounded to the modelling grid: ``rint(v · 2**GRID_BITS) / 2**GRID_BITS`` (float64)."""
     scale = float(1 << GRID_BITS)
-    return np.rint(np.asarray(levels, dtype=np.float64) * scale) / scale
+    with np.errstate(over="ignore"):  # absurd values (a variation σ of 1e300) become inf: the reads refuse them
+        return np.rint(np.asarray(levels, dtype=np.float64) * scale) / scale
 
 
 def floor_levels(card: DeviceCard) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from memsim.config import ADC_RANGES, SimConfig
+from memsim.config import ADC_RANGES, SimConfig, check_not_input
 from memsim.encoding import ENCODING_NAMES
 
 _OPTIONS = (
@@ -51,11 +51,19 @@ def workload_options(command):
 
 
 def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
-    """Defaults < config file < command-line options (each option is one config field)."""
+    """Defaults < config file < command-line options (each option is one config field).
+
+    Conflicting options are refused here, before any work: ``--no-trace`` with ``-o`` (of the command being
+    run), and a trace path that is the ``--config`` file."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("no_trace") and ctx.params.get("trace") is not None:
+        raise click.UsageError(f"--no-trace and -o/--trace {ctx.params['trace']!r} conflict; allowed: one of them")
     cfg = SimConfig.from_toml(config_file) if config_file else SimConfig()
     cfg = cfg.with_overrides(**fields)
     if sigma is not None:
         cfg = cfg.with_sigma_rel(sigma)
     if adc_bits is not None:
         cfg = cfg.with_card_override("adc", {"bits": adc_bits})
+    if config_file and cfg.trace:
+        check_not_input("trace", cfg.trace, "--config", config_file)
     return cfg

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import click
 
 from memsim.cli.options import config_from_options, workload_options
+from memsim.config import check_not_input
 from memsim.files import atomic_write, check_writable
 from memsim.planning.plan import check_plan_output
 from memsim.trace.report import si
@@ -52,9 +55,24 @@ def _sigmas(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ValueError(f"--sweep-sigma {text!r} is not a comma-separated list of numbers") from None
-    if not values or any(v < 0 for v in values):
-        raise ValueError(f"--sweep-sigma {text!r}: allowed one or more numbers >= 0")
+    if not values or any(not math.isfinite(v) or v < 0 for v in values):
+        raise ValueError(f"--sweep-sigma {text!r}: allowed one or more finite numbers >= 0, separated by commas")
     return values
+
+
+def _check_outputs(cfg, config_file: str | None, outputs: dict[str, str | None]) -> None:
+    """No output file may be an input (config, card, network, data, plan) or another output."""
+    inputs = {**({"--config": config_file} if config_file else {}), **cfg.input_paths()}
+    given = {label: path for label, path in outputs.items() if path}
+    for label, path in given.items():
+        for input_label, input_path in inputs.items():
+            check_not_input(label, path, input_label, input_path)
+    seen: dict = {}
+    for label, path in given.items():
+        key = Path(path).resolve()
+        if key in seen:
+            raise ValueError(f"{label} {path!r} is also {seen[key]}; allowed: a different file for each output")
+        seen[key] = label
 
 
 @click.command()
@@ -82,7 +100,11 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
     chips = fields.get("chips") or 5
     if chips < 1:
         raise ValueError(f"--chips {chips} is out of range; allowed >= 1")
-    if not sweep_sigma:
+    if sweep_sigma is not None:
+        sigmas = _sigmas(sweep_sigma)
+    _check_outputs(cfg, config_file, {"--png": png, "--error-map": error_map, "--error-model": error_model_json,
+                                      **({} if sweep_sigma is not None else {"plan output": output})})
+    if sweep_sigma is None:
         check_plan_output(output)
         if error_model_json:
             check_writable(error_model_json, "--error-model", "errors.json")
@@ -91,11 +113,11 @@ def plan(config_file, sigma, adc_bits, budget, margin, plan_chips, output, error
         if path:
             from memsim.trace.plots import check_output
 
-            check_output(path)
-            if name == "--png" and not sweep_sigma:
+            check_output(path, name)
+            if name == "--png" and sweep_sigma is None:
                 raise ValueError("--png goes with --sweep-sigma")
-    if sweep_sigma:
-        rows = planner.sweep_sigma(cfg, _sigmas(sweep_sigma), budget, plan_chips, chips, margin, log)
+    if sweep_sigma is not None:
+        rows = planner.sweep_sigma(cfg, sigmas, budget, plan_chips, chips, margin, log)
         if png:
             from memsim.planning.plots import save_sweep
 

@@ -60,6 +60,7 @@ from memsim.files import atomic_write, check_writable, read_toml
 SCHEMA_VERSION = 2
 SCHEMA_VERSIONS = (1, 2)  # what ``Plan.from_dict`` reads; schema 1 has no ``adc_bits``
 COMPENSATIONS = ("zero", "calibrated")
+WEIGHT_BITS = (2, 16)  # a layer's weight bits, lo..hi: signed weights need a sign bit and at least one more
 _SUM = re.compile(r"s(\d+)t(\d+)")
 
 
@@ -75,7 +76,7 @@ class LayerPlan:
     adc_bits_by_sum: tuple[tuple[tuple[int, int], int], ...] = ()  # ((s, t), bits), sorted, unique sums
 
     def __post_init__(self) -> None:
-        check_int("plan.weight_bits", self.weight_bits, 1, 16)
+        check_int("plan.weight_bits", self.weight_bits, *WEIGHT_BITS)
         check_int("plan.weight_shift", self.weight_shift, 0, 16)
         if self.adc_bits is not None:
             check_int("plan.adc_bits", self.adc_bits, 1, 16)
@@ -167,23 +168,30 @@ class Plan:
                                  "in order from 0")
             if "weight_bits" not in entry:
                 raise ValueError(f"{origin}: layers[{i}] needs weight_bits")
+            where = f"{origin}: layers[{i}]"
+            check_int(f"{where}.weight_bits", entry["weight_bits"], *WEIGHT_BITS)
+            check_int(f"{where}.weight_shift", entry.get("weight_shift", 0), 0, 16)
+            if entry.get("adc_bits") is not None:
+                check_int(f"{where}.adc_bits", entry["adc_bits"], 1, 16)
+            check_choice(f"{where}.compensation", entry.get("compensation", "calibrated"), COMPENSATIONS)
+            discard = entry.get("discard", [])
+            if not isinstance(discard, list):
+                raise ValueError(f"{where}.discard = {discard!r} is not a list of 's<slice>t<cycle>' strings")
             pairs = []
-            for name in entry.get("discard", []):
+            for name in discard:
                 match = _SUM.fullmatch(name) if isinstance(name, str) else None
                 if match is None:
-                    raise ValueError(f"{origin}: layers[{i}].discard entry {name!r} is not of the form "
-                                     f"'s<slice>t<cycle>'")
+                    raise ValueError(f"{where}.discard entry {name!r} is not of the form 's<slice>t<cycle>'")
                 pairs.append((int(match[1]), int(match[2])))
             by_sum = entry.get("adc_bits_by_sum", {})
             if not isinstance(by_sum, dict):
-                raise ValueError(f"{origin}: layers[{i}].adc_bits_by_sum = {by_sum!r} is not a table of "
-                                 f"'s<slice>t<cycle>' = bits")
+                raise ValueError(f"{where}.adc_bits_by_sum = {by_sum!r} is not a table of 's<slice>t<cycle>' = bits")
             coarse = []
             for name, bits in by_sum.items():
                 match = _SUM.fullmatch(name)
                 if match is None:
-                    raise ValueError(f"{origin}: layers[{i}].adc_bits_by_sum key {name!r} is not of the form "
-                                     f"'s<slice>t<cycle>'")
+                    raise ValueError(f"{where}.adc_bits_by_sum key {name!r} is not of the form 's<slice>t<cycle>'")
+                check_int(f"{where}.adc_bits_by_sum.{name}", bits, 1, 16)
                 coarse.append(((int(match[1]), int(match[2])), bits))
             try:
                 layers.append(LayerPlan(entry["weight_bits"], entry.get("weight_shift", 0), tuple(pairs),

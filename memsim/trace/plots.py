@@ -65,13 +65,14 @@ def _scale(max_value: float, unit: str) -> tuple[float, str]:
     return 10.0**exp, f"{_PREFIX[exp]}{unit}"
 
 
-def check_output(path: str | Path) -> Path:
-    """The figure path must name a supported format in an existing, writable directory."""
+def check_output(path: str | Path, label: str = "-o") -> Path:
+    """The figure path must name a supported format in an existing, writable directory; ``label`` names the
+    option in the message."""
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
-        raise ValueError(f"-o {str(out)!r}: unknown image format {out.suffix or '(none)'!r}; allowed: "
+        raise ValueError(f"{label} {str(out)!r}: unknown image format {out.suffix or '(none)'!r}; allowed: "
                          f"{', '.join(FORMATS)}")
-    return check_writable(out, "-o", "energy.png")
+    return check_writable(out, label, "energy.png")
 
 
 def save(fig, path: str | Path) -> Path:

@@ -100,6 +100,10 @@ class TraceWriter:
         self.tmp = claim_temporary(self.target)
         try:
             self.h5 = h5py.File(self.tmp, "w")
+        except OSError as exc:
+            discard_temporary(self.tmp)
+            reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or type(exc).__name__)
+            raise ValueError(f"trace = {path!r} cannot be written: {reason}") from None
         except BaseException:
             discard_temporary(self.tmp)
             raise

@@ -163,5 +163,5 @@ def builtin_dataset(name: str = "digits", split: str = "test") -> Dataset:
         raise ValueError(f"dataset name {name!r} is not built in; available: {', '.join(sorted(BUILTIN_DATASETS))}")
     splits = BUILTIN_DATASETS[name]()
     if split not in splits:
-        raise ValueError(f"dataset split {split!r} is not available for {name!r}; available: {', '.join(splits)}")
+        raise ValueError(f"workload.split = {split!r} is not a split of dataset {name!r}; allowed: {', '.join(splits)}")
     return splits[split]

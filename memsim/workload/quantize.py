@@ -169,6 +169,9 @@ class QuantizedNetwork:
         return self.evaluate(np.asarray(qx, dtype=np.int64), lambda i, x: self.layers[i].reference(x))
 
 
+BIAS_BITS = 62  # a quantized bias is an int64 accumulator value: |bias| < 2**62 steps leaves room for the sums
+
+
 def quantize_network(
     network: Network,
     calibration_x: np.ndarray,
@@ -213,7 +216,13 @@ def quantize_network(
             w_fmt = FixedFormat(bw, frac_bits_for(float(np.max(np.abs(matrix), initial=0.0)), bw, True) + h, True)
             qw = w_fmt.quantize(matrix)
             acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
-            bias_q = np.floor(node.bias * 2.0**acc_frac + 0.5).astype(np.int64)
+            bias_scaled = np.floor(node.bias * 2.0**acc_frac + 0.5)
+            limit = 2.0**BIAS_BITS
+            if np.any(np.abs(bias_scaled) >= limit):
+                largest = float(np.max(np.abs(node.bias)))
+                raise ValueError(f"layer {c} ({node.kind}, node {i}): a bias of magnitude {largest:g} does not fit the "
+                                 f"accumulator at its scale 2**-{acc_frac}; allowed |bias| < {limit / 2.0**acc_frac:g}")
+            bias_q = bias_scaled.astype(np.int64)
             out_fmt = None
             if not last:
                 signed = node.activation != "relu"

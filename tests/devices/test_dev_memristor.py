@@ -27,7 +27,8 @@ def test_levels_and_targets():
         (dict(bits_per_cell=0), r"cell\.bits_per_cell = 0 is out of range; allowed 1\.\.8"),
         (dict(bits_per_cell=9), r"cell\.bits_per_cell = 9"),
         (dict(g_min_s=-1e-6), r"cell\.g_min_s = -1e-06"),
-        (dict(g_max_s=1e-6), r"cell\.g_max_s = 1e-06 is out of range; allowed > 1e-06"),
+        (dict(g_max_s=1e-6), r"cell\.g_min_s = 1e-06 and cell\.g_max_s = 1e-06 are out of order; allowed "
+                             r"0 <= cell\.g_min_s < cell\.g_max_s"),
         (dict(v_read_v=0.0), r"cell\.v_read_v"),
         (dict(distribution="uniform"), r"cell\.distribution = 'uniform' is not valid; allowed: gaussian, lognormal"),
         (dict(read_noise_rel=-0.01), r"cell\.read_noise_rel"),
