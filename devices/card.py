@@ -454,8 +454,13 @@ def load_card(name_or_path: str, overrides: Mapping | None = None) -> DeviceCard
             raise ValueError(f"unknown card '{name_or_path}'; available: {', '.join(list_cards())}")
         data, label = resource.read_bytes(), name_or_path
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"card file '{label}' is not UTF-8 text (byte {exc.start}); a card is a UTF-8 TOML "
+                         "file") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         message = " ".join(str(exc).split())
         raise ValueError(f"card file '{label}' is malformed TOML: {message}") from None
 

@@ -312,7 +312,7 @@ def design_chip(
     c = card.cell.bits_per_cell
     rpr = xbar.rows if rows_per_read is None else rows_per_read
     if discards is not None and len(discards) != len(qnet.layers):
-        raise ValueError(f"plan has {len(discards)} layers; the network has {len(qnet.layers)}")
+        raise ValueError(f"plan has {len(discards)} layer(s) but the network has {len(qnet.layers)} crossbar layer(s)")
     layers = []
     for ql in qnet.layers:
         encoded = encode_weights(ql.qw, ql.w_format.bits, c, encoding, weight_slices)

@@ -498,6 +498,10 @@ case("trace", "timeline of chip -1", [*T, "plot", "good.h5", "--kind", "timeline
 case("trace", "timeline to a text file", [*T, "timeline", "good.h5", "-o", "x.txt"], {"good.h5": "GOOD"})
 case("trace", "plot over the trace itself", [*T, "plot", "good.h5", "-o", "good.h5"], {"good.h5": "GOOD"})
 case("trace", "export --csv to a file", [*T, "export", "good.h5", "--csv", "afile"], {"good.h5": "GOOD", "afile": "x"})
+case("trace", "plot --chip on a picture that is not per chip", [*T, "plot", "good.h5", "--kind", "energy", "--chip",
+                                                                 "3", "-o", "e.png"], {"good.h5": "GOOD"})
+case("card", "not UTF-8", [*K], {"k.toml": CARD_TEXT.encode("utf-8").replace(b"ISAAC", b"IS\xffAC", 1)})
+case("network", "a directory", [*N, "netdir"], {"netdir": "DIR", "data.npz": TINY_DATA})
 
 
 # ---------------------------------------------------------------------------------------------------- tests

@@ -81,6 +81,8 @@ def plot(path: str, kind: str, output: str | None, chip: int, max_read_mb: int) 
     from memsim.trace.plots import plot as draw
 
     out = output or f"{Path(path).stem}-{kind}.png"
+    if chip != 0 and not PLOTS[kind].per_chip:
+        raise ValueError(f"--chip {chip}: the {kind} picture is not per chip; --chip applies to {_PER_CHIP}")
     check_output(out)
     tr = open_trace(path, max_read_mb)
     try:

@@ -230,7 +230,8 @@ def check_plan_fits(
     ``adc_bits`` the hardware ADC's resolution, which a plan may lower but not raise.
     """
     if len(plan.layers) != n_layers:
-        raise ValueError(f"plan has {len(plan.layers)} layers; the network has {n_layers}")
+        raise ValueError(f"plan has {len(plan.layers)} layer(s) but the network has {n_layers} crossbar layer(s); a "
+                         "plan lists every crossbar layer once")
     for i, lp in enumerate(plan.layers):
         if lp.adc_bits is not None and lp.adc_bits > adc_bits:
             raise ValueError(f"plan layer {i}: adc_bits = {lp.adc_bits} is out of range; the hardware ADC has "

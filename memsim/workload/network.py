@@ -323,6 +323,8 @@ def read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
     (4 GiB). So a hostile or damaged file costs at most what it declares and holds.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; give a {kind} .npz file")
     if not path.is_file():
         raise ValueError(f"{path}: {kind} file not found")
     try:

@@ -24,7 +24,7 @@ def test_plan_round_trips_through_toml(tmp_path):
 @pytest.mark.parametrize(
     "layers, fragment",
     [
-        ("[[layers]]\nweight_bits = 8\n" * 4, "plan has 4 layers; the network has 3"),
+        ("[[layers]]\nweight_bits = 8\n" * 4, "plan has 4 layer(s) but the network has 3 crossbar layer(s)"),
         ("[[layers]]\nlayer = 1\nweight_bits = 8\n", "layers must be listed in order"),
         ("[[layers]]\nweight_bits = 10\n" + "[[layers]]\nweight_bits = 8\n" * 2, "weight_bits 10 needs 5 slices"),
         ('[[layers]]\nweight_bits = 8\ndiscard = ["s4t0"]\n' + "[[layers]]\nweight_bits = 8\n" * 2,
