@@ -15,8 +15,8 @@ Only the discordant images (right for one side, wrong for the other) move a pair
 error is about sqrt(discordant fraction / n), and the bound lies about 1.6 of those above the mean drop. With
 3.7 % of the images discordant (the default card at σ = 5 % against the ideal) that is 0.76 points on 629 test
 images, against 1.0 on the 360 of the former 60/20/20 split; with 0.6 % (σ = 2.5 %) it is 0.31 points. The
-training split gave up the images at no cost: the MLP of tools/train_digits.py reaches 96.3-97.3 % float test
-accuracy over seeds 0-2 fitted on 40 %, as against 96.1-97.5 % fitted on the former 60 %.
+training split gave up the images at no cost: the former scikit-learn MLP of tools/train_digits.py reached
+96.3-97.3 % float test accuracy over seeds 0-2 fitted on 40 %, as against 96.1-97.5 % fitted on the former 60 %.
 
 The three splits are disjoint, so a plan calibrated on "calibration" is judged on images it has not seen.
 User datasets are `.npz` archives with arrays `x` (n × features, finite, >= 0) and `y` (n integer class

@@ -277,7 +277,8 @@ def test_builtin_network_ships_provenance():
     with resources.as_file(resources.files("memsim").joinpath("data", BUILTIN_NETWORKS["digits-mlp"])) as path:
         with np.load(path) as archive:
             provenance = str(archive["provenance"])
-    assert "MLPClassifier" in provenance and "random_state=0" in provenance
+    assert "tools/train_digits.py: numpy" in provenance and "seed=0" in provenance
+    assert "weight noise 0.1 x max|w| per layer and step" in provenance
     assert "(718 images; split train/calibration/test 40/25/35 %, stratified)" in provenance
 
 
