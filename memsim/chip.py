@@ -94,38 +94,13 @@ class LayerDesign:
                   for tile in self.mapping.tiles for r0, r1 in tile.row_groups}
         return tuple(sorted(groups))
 
-    def max_partial_sum(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int = 1 << 14,
-                        floor_levels: float = 0.0) -> int | float:
-        """The largest zero-variation ADC input (level steps) of this layer's conversions on input ``vectors``
-        (n, rows): per row group, input cycle, column kind and output, ``Σ_(i in group) x_t,i · L[i, k, j]``,
-        plus, with the digital reference (``floor_levels`` ``F > 0``, ``memsim.tile.floor_levels``), the
-        conversion's ``g_min`` floor ``F · Σ_(i in group) x_t,i``, which the ADC converts with it. Exact (float64
-        products of small integers; ``F`` is on the modelling grid), computed ``chunk`` vectors at a time; an
-        int when ``F = 0``."""
+    def _adc_inputs(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int, floor_levels: float):
+        """The zero-variation ADC inputs (level steps) of this layer's conversions on input ``vectors`` (n, rows),
+        ``chunk`` vectors and one row group at a time: arrays (cycles·vectors, kinds·outputs) of
+        ``Σ_(i in group) x_t,i · L[i, k, j]`` plus, with the digital reference (``floor_levels`` ``F > 0``,
+        ``memsim.tile.floor_levels``), the conversion's ``g_min`` floor ``F · Σ_(i in group) x_t,i``, which the
+        ADC converts with it. Exact (float64 products of small integers; ``F`` is on the modelling grid)."""
         levels = self.encoded.levels
-        peak = 0
-        for lo in range(0, len(vectors), chunk):
-            drives = input_slices(vectors[lo : lo + chunk], self.qlayer.in_format.bits, bits_per_cycle)
-            t, n, _ = drives.shape
-            for r0, r1 in self.row_groups:
-                x = drives[:, :, r0:r1].reshape(t * n, r1 - r0).astype(np.float64)
-                p = x @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)
-                if floor_levels:
-                    if p.size:
-                        peak = max(peak, float((p.max(axis=1) + floor_levels * x.sum(axis=1)).max()))
-                else:
-                    peak = max(peak, int(p.max(initial=0.0)))
-        return peak
-
-    def partial_sum_percentile(self, vectors: np.ndarray, bits_per_cycle: int, percentile: float,
-                               chunk: int = 1 << 12, floor_levels: float = 0.0) -> int:
-        """The ``percentile`` (0, 100] of this layer's zero-variation ADC inputs (level steps) over every
-        conversion of input ``vectors`` (n, rows): per row group, input cycle, column kind and output, as in
-        ``max_partial_sum``, each rounded up to a whole level step. Counted in a histogram of those integers,
-        ``chunk`` vectors at a time, so the memory does not grow with the data; the lower value at a tie
-        (``numpy.percentile``'s ``"lower"``). 100 gives ``ceil(max_partial_sum)``."""
-        levels = self.encoded.levels
-        counts = np.zeros(1, dtype=np.int64)
         for lo in range(0, len(vectors), chunk):
             drives = input_slices(vectors[lo : lo + chunk], self.qlayer.in_format.bits, bits_per_cycle)
             t, n, _ = drives.shape
@@ -134,10 +109,30 @@ class LayerDesign:
                 p = x @ levels[r0:r1].reshape(r1 - r0, -1).astype(np.float64)
                 if floor_levels:
                     p += floor_levels * x.sum(axis=1, keepdims=True)
-                here = np.bincount(np.ceil(p).astype(np.int64).ravel())
-                if len(here) > len(counts):
-                    counts = np.pad(counts, (0, len(here) - len(counts)))
-                counts[: len(here)] += here
+                yield p
+
+    def max_partial_sum(self, vectors: np.ndarray, bits_per_cycle: int, chunk: int = 1 << 14,
+                        floor_levels: float = 0.0) -> int | float:
+        """The largest zero-variation ADC input (level steps) of this layer's conversions on input ``vectors``
+        (``_adc_inputs``: per row group, input cycle, column kind and output, with the digital reference's
+        floor); an int when ``F = 0``."""
+        peak = max((float(p.max()) for p in self._adc_inputs(vectors, bits_per_cycle, chunk, floor_levels)
+                    if p.size), default=0.0)
+        return peak if floor_levels else int(peak)
+
+    def partial_sum_percentile(self, vectors: np.ndarray, bits_per_cycle: int, percentile: float,
+                               chunk: int = 1 << 12, floor_levels: float = 0.0) -> int:
+        """The ``percentile`` (0, 100] of this layer's zero-variation ADC inputs (level steps) over every
+        conversion of input ``vectors`` (``_adc_inputs``), each rounded up to a whole level step. Counted in a
+        histogram of those integers, ``chunk`` vectors at a time, so the memory does not grow with the data;
+        the lower value at a tie (``numpy.percentile``'s ``"inverted_cdf"``). 100 gives
+        ``ceil(max_partial_sum)``."""
+        counts = np.zeros(1, dtype=np.int64)
+        for p in self._adc_inputs(vectors, bits_per_cycle, chunk, floor_levels):
+            here = np.bincount(np.ceil(p).astype(np.int64).ravel())
+            if len(here) > len(counts):
+                counts = np.pad(counts, (0, len(here) - len(counts)))
+            counts[: len(here)] += here
         total = int(counts.sum())
         if total == 0:
             return 0
