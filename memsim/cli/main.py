@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from memsim.cli.options import config_from_options, workload_options
+from memsim.cli.options import chip_range_option, config_from_options, workload_options
 from memsim.cli.plan import plan
 from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
@@ -47,6 +47,7 @@ def cli() -> None:
 
 @cli.command()
 @workload_options
+@chip_range_option
 @click.option("--plan", type=click.Path(dir_okay=False), help="Quantization plan .toml (from `memsim plan`).")
 @click.option("--age", "age_s", type=float, help="Seconds between programming and inference (card's drift model).")
 @click.option("--buffer", "buffer_vectors", type=int, help="Capacity of each inter-layer buffer, in vectors.")

@@ -12,13 +12,15 @@ POLYNOMIAL = {"variation": {"model": "polynomial", "coeffs": [4.78e-6, -0.009107
 
 
 def test_lower_adc_resolution_costs_accuracy_monotonically():
-    """``--adc-bits B`` for B = 4..8 on the default network: accuracy non-decreasing in B, within 2 points of
+    """``--adc-bits B`` for B = 4..8 on the default network: accuracy non-decreasing in B, within 4 points of
     the quantized accuracy at 8 bits, and no conversion clips (the calibrated range covers the sums)."""
     runs = {b: simulate(SimConfig(trace="", chips=3).with_card_override("adc", {"bits": b})).summary()
             for b in range(4, 9)}
     accuracy = [runs[b]["accuracy_hw"] for b in range(4, 9)]
     assert accuracy == sorted(accuracy)
-    assert runs[8]["accuracy_hw"] >= runs[8]["accuracy_quantized"] - 0.02
+    # Per-chip seeding (schema 5): these three chips average 93.2 % against 96.3 % quantized; over 12 chips the
+    # mean is 94.1 % (94.7 % with the former shared stream, whose first three chips averaged 95.8 %).
+    assert runs[8]["accuracy_hw"] >= runs[8]["accuracy_quantized"] - 0.04
     assert all(r["adc_clip_rate"] == 0 and not r["warnings"] for r in runs.values())
     assert runs[4]["energy_j"] < runs[8]["energy_j"]  # fewer SAR bits: less energy per conversion
 
