@@ -15,6 +15,7 @@ import click
 
 from memsim.cli.options import chip_range_option, config_from_options, workload_options
 from memsim.cli.plan import plan
+from memsim.cli.sweep import sweep
 from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
 from memsim.files import interruptible
@@ -130,6 +131,7 @@ def devices(show_actions: bool, as_json: bool) -> None:
 
 cli.add_command(trace)
 cli.add_command(plan)
+cli.add_command(sweep)
 
 
 def main(argv: list[str] | None = None) -> None:
