@@ -33,7 +33,12 @@ FIGURES = ("accuracy_hw", "bit_exact_rate", "accuracy_float", "accuracy_quantize
 def unit_rows(config_json: str, start: int, stop: int, threads: int = 0, trace: str = "") -> list[dict]:
     """Simulate chips ``start .. stop-1`` of the point whose config is ``config_json``; one row per chip: the
     headline figures of that chip alone (``memsim.figures.headline_figures``) and its energy by component
-    (``energy_<component>_j``). Runs in a worker process; ``trace`` (optional) is the unit's HDF5 trace."""
+    (``energy_<component>_j``). Runs in a worker process; ``threads`` (0: the config's) is the worker's share of
+    the cores, for the datapath (unless the config sets threads) and BLAS; ``trace``: the unit's HDF5 trace."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
     from memsim.config import SimConfig
     from memsim.figures import RunMeasurements, headline_figures
     from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
@@ -42,12 +47,14 @@ def unit_rows(config_json: str, start: int, stop: int, threads: int = 0, trace: 
 
     cfg = SimConfig.from_dict(json.loads(config_json), origin="sweep unit")
     cfg = cfg.with_overrides(chip_range=(start, stop), trace=trace)
-    if threads:
+    if threads and not cfg.threads:
         cfg = cfg.with_overrides(threads=threads)
     ledger = Ledger()
     writer = TraceWriter(trace, ledger) if trace else None
     try:
-        result = simulate(cfg, ledger=ledger)
+        # A worker's share of the cores: BLAS too (its threads would compete with the other workers').
+        with threadpool_limits(limits=threads, user_api="blas") if threads else nullcontext():
+            result = simulate(cfg, ledger=ledger)
         if writer is not None:
             writer.finish(result)
             writer = None
@@ -298,7 +305,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     report.skipped = len(done)
     by_id = {u.id: u for u in todo}
     threads = 0
-    if executor.kind in ("local", "dask") and executor.address in ("", "local") and spec.base.threads == 0:
+    if executor.kind in ("local", "dask") and executor.address in ("", "local"):
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:
