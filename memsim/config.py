@@ -3,8 +3,12 @@
 The TOML layout (every key optional; defaults below)::
 
     schema_version = 1
-    seed = 0            # one numpy Generator per run is seeded with this (0 .. 2**63 - 1)
-    chips = 1           # chip instances (independent device-variation draws)
+    seed = 0            # the run's seed (0 .. 2**63 - 1): chip k draws everything from its own numpy Generator,
+                        # seeded with SeedSequence(seed, spawn_key=(k,)), whatever the other chips
+    chips = 1           # chip instances of the experiment (independent device-variation draws), chips 0 .. chips-1
+    chip_range = []     # [start, stop]: simulate only chips start .. stop-1 of the chips (0 <= start < stop <=
+                        # chips); [] (or [0, chips]): all of them. Runs of disjoint ranges merge exactly
+                        # (`memsim trace merge`)
     batch = 0           # vectors per simulation chunk; 0: as many as memory_budget_mb allows (results do not
                         # depend on it: a performance choice)
     memory_budget_mb = 256  # what one chunk may hold (inputs, drive codes, outputs, schedule), in MiB
@@ -75,6 +79,7 @@ ADC_RANGES = ("calibrated", "percentile", "full", "card")
 _SECTIONS = {
     "seed": None,
     "chips": None,
+    "chip_range": None,
     "batch": None,
     "memory_budget_mb": None,
     "threads": None,
@@ -116,12 +121,28 @@ def check_not_input(label: str, path: str, input_label: str, input_path: str) ->
                          "is not one of the inputs")
 
 
+def check_chip_range(value: object, chips: int) -> tuple:
+    """``chip_range`` as ``()`` (every chip) or ``(start, stop)`` with ``0 <= start < stop <= chips``; the full
+    range ``[0, chips]`` is stored as ``()``, so a run of every chip has one config whichever way it was asked."""
+    allowed = f"[] or [start, stop] with 0 <= start < stop <= chips ({chips})"
+    if isinstance(value, (list, tuple)) and len(value) == 0:
+        return ()
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise ValueError(f"chip_range = {value!r} is not a pair of integers; allowed: {allowed}")
+    start, stop = value
+    if not 0 <= start < stop <= chips:
+        raise ValueError(f"chip_range = [{start}, {stop}] is out of range; allowed: {allowed}")
+    return () if (start, stop) == (0, chips) else (int(start), int(stop))
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Everything a ``memsim simulate`` run depends on (see module docstring for meanings)."""
 
     seed: int = 0
     chips: int = 1
+    chip_range: tuple = ()
     batch: int = 0
     memory_budget_mb: int = 256
     threads: int = 0
@@ -150,6 +171,7 @@ class SimConfig:
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, SEED_MAX)
         check_int("chips", self.chips, 1, 100_000)
+        object.__setattr__(self, "chip_range", check_chip_range(self.chip_range, self.chips))
         check_int("batch", self.batch, 0)
         check_int("memory_budget_mb", self.memory_budget_mb, 1, 1 << 20)
         check_int("threads", self.threads, 0, 1024)
@@ -176,6 +198,11 @@ class SimConfig:
         if self.trace:
             for name, path in self.input_paths().items():
                 check_not_input("trace", self.trace, name, path)
+
+    @property
+    def chip_indices(self) -> range:
+        """The global indices of the chips this run simulates: ``chip_range``, or every chip."""
+        return range(*self.chip_range) if self.chip_range else range(self.chips)
 
     def input_paths(self) -> dict[str, str]:
         """The config's fields that name an input file (by TOML name): a card, network, data or plan path."""
@@ -214,7 +241,8 @@ class SimConfig:
             section = _SECTIONS[f.name]
             key = _TOML_NAMES.get(f.name, f.name)
             target = out if section is None else out.setdefault(section, {})
-            target[key] = copy.deepcopy(getattr(self, f.name))
+            value = getattr(self, f.name)
+            target[key] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
         return out
 
     def to_json(self) -> str:

@@ -2,8 +2,9 @@
 
 Data flow (docs/architecture.md §Data flow): load the card, network and data; quantize with formats calibrated on a
 calibration set; encode and map onto tiles; then, per chip instance, program the cells (device variation
-drawn once per chip from the run's seeded generator) and run every vector through the SimPy engine, which
-posts every action to the one ledger. Metrics come from the outputs and the ledger.
+drawn once per chip from that chip's own generator, seeded from the run's seed and the chip's index) and run
+every vector through the SimPy engine, which posts every action to the one ledger. Metrics come from the
+outputs and the ledger.
 """
 
 from __future__ import annotations
@@ -416,12 +417,21 @@ def simulate(
     plan: Plan | None = None,
     workload: Workload | None = None,
 ) -> SimResult:
-    """Run the configured workload on ``config.chips`` chip instances.
+    """Run the configured workload on the chip instances ``config.chip_indices`` (every one of the
+    ``config.chips`` chips, or the subset ``config.chip_range``).
 
-    One ``numpy.random.Generator`` seeded with ``config.seed`` drives every random draw, chip after chip, so
-    the same config gives the same results. ``progress``, if given, is called once with the number of vectors
-    to simulate (all chips) and returns a function that is called with each finished chunk's size. ``plan``
-    and ``workload`` override the config's (the planner evaluates candidate plans on calibration data).
+    Chip ``k`` (its global index) draws everything random — programming variation, stuck-at cells, the
+    reference column, sample-and-hold offsets, aging/drift and read noise; read-disturb updates draw nothing
+    and follow from the chip's own read pulses — from its own generator, ``chip_generator(config.seed, k)``,
+    seeded with ``SeedSequence(config.seed, spawn_key=(k,))``.
+    So the same config gives the same results, and chip ``k`` is the same chip whichever other chips run:
+    ``chip_range = [k, k + 1]`` simulates exactly chip ``k`` of the full run, and the traces of disjoint ranges
+    merge into the trace of the full run (``memsim trace merge``). The first chip of the range also measures
+    the float and ideal quantized accuracies (they draw nothing) and records the busy-interval timeline.
+
+    ``progress``, if given, is called once with the number of vectors to simulate (all chips of the range) and
+    returns a function that is called with each finished chunk's size. ``plan`` and ``workload`` override
+    the config's (the planner evaluates candidate plans on calibration data).
 
     Memory stays bounded whatever the data set's size: inputs are quantized, simulated and compared with the
     zero-variation reference one chunk at a time (``config.batch`` vectors, or as many as
@@ -437,25 +447,34 @@ def simulate(
     inputs = _LazyInputs(design.qnet, x)
     threads = config.threads or default_threads(config.memory_budget_mb << 20)
     chunk = config.batch or chunk_vectors(design, config.memory_budget_mb << 20, threads)
-    rng = np.random.default_rng(config.seed)
-    on_chunk = progress(n * config.chips) if progress is not None else None
+    indices = config.chip_indices
+    first = indices[0]
+    on_chunk = progress(n * len(indices)) if progress is not None else None
     outcomes = []
     acc_float = acc_quant = float("nan")
-    for c in range(config.chips):
+    for c in indices:
+        rng = chip_generator(config.seed, c)
         chip = age_chip(program_chip(design, rng), config.age_s, rng)
-        tally = _Tally(design, workload, software=c == 0, logits=config.outputs == "logits")
+        tally = _Tally(design, workload, software=c == first, logits=config.outputs == "logits")
         options = EngineOptions(buffer_vectors=config.buffer_vectors,
-                                timeline_vectors=config.timeline_vectors if c == 0 else 0,
+                                timeline_vectors=config.timeline_vectors if c == first else 0,
                                 disturb_every=config.disturb_update_vectors, keep_outputs=False, threads=threads)
         engine = Engine(chip, ledger, c, rng, options, on_chunk=on_chunk, on_outputs=tally.add)
         res = engine.run(inputs, chunk)
-        if c == 0:
+        if c == first:
             acc_float, acc_quant = tally.correct_float / n, tally.correct_quantized / n
         outcomes.append(chip_outcome(c, res, ledger, tally.correct / n,
                                      tally.equal / tally.total if tally.total else float("nan"),
                                      tuple(tuple(int(v) for v in h) for h in tally.error_bits),
                                      tally.predictions, tally.confusion, tally.logits))
     return SimResult(config, card, design, workload, acc_float, acc_quant, tuple(outcomes), ledger)
+
+
+def chip_generator(seed: int, chip: int) -> np.random.Generator:
+    """The generator of chip instance ``chip`` of a run seeded with ``seed``: ``SeedSequence(seed,
+    spawn_key=(chip,))``, the child ``SeedSequence(seed).spawn`` gives chip ``chip`` whatever the number spawned,
+    so a chip's draws never depend on how many chips run or which run first."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chip,)))
 
 
 def chip_outcome(chip: int, res: EngineResult, ledger: Ledger, accuracy: float = float("nan"),

@@ -13,8 +13,9 @@ import sys
 
 import click
 
-from memsim.cli.options import config_from_options, workload_options
+from memsim.cli.options import chip_range_option, config_from_options, workload_options
 from memsim.cli.plan import plan
+from memsim.cli.sweep import sweep
 from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
 from memsim.files import interruptible
@@ -47,6 +48,7 @@ def cli() -> None:
 
 @cli.command()
 @workload_options
+@chip_range_option
 @click.option("--plan", type=click.Path(dir_okay=False), help="Quantization plan .toml (from `memsim plan`).")
 @click.option("--age", "age_s", type=float, help="Seconds between programming and inference (card's drift model).")
 @click.option("--buffer", "buffer_vectors", type=int, help="Capacity of each inter-layer buffer, in vectors.")
@@ -129,6 +131,7 @@ def devices(show_actions: bool, as_json: bool) -> None:
 
 cli.add_command(trace)
 cli.add_command(plan)
+cli.add_command(sweep)
 
 
 def main(argv: list[str] | None = None) -> None:

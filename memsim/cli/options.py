@@ -19,7 +19,7 @@ _OPTIONS = (
                  help="Study parameter: multiply the card's programming-variation σ (whatever its model, after "
                       "--sigma) by FACTOR >= 0; 0 turns variation off (default 1)."),
     click.option("--chips", type=int, help="Number of chip instances (Monte Carlo over device variation)."),
-    click.option("--seed", type=int, help="Seed of the run's random generator."),
+    click.option("--seed", type=int, help="Seed of the run: chip k draws from SeedSequence(seed, spawn_key=(k,))."),
     click.option("--batch", type=int, help="Vectors per simulation chunk; 0 (default): as many as the memory budget "
                  "allows (results do not depend on it)."),
     click.option("--memory-budget", "memory_budget_mb", type=int,
@@ -41,6 +41,27 @@ _OPTIONS = (
     click.option("--adc-percentile", type=float,
                  help="With --adc-range percentile: the percentile of the partial sums the range covers (default 99)."),
 )
+
+
+def parse_chip_range(ctx, param, value: str | None) -> tuple[int, int] | None:
+    """``--chip-range START:STOP`` as ``(start, stop)`` (the config checks the range against ``--chips``)."""
+    if value is None:
+        return None
+    start, sep, stop = value.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(stop)
+    except ValueError:
+        raise ValueError(f"--chip-range {value!r} is not START:STOP; allowed: two integers such as 0:2, with "
+                         "0 <= START < STOP <= --chips") from None
+
+
+def chip_range_option(command):
+    """``--chip-range START:STOP`` (``memsim simulate``): the subset of the chips this run simulates."""
+    return click.option("--chip-range", "chip_range", callback=parse_chip_range, metavar="START:STOP",
+                        help="Simulate only chips START..STOP-1 of the --chips instances (default: all); runs of "
+                             "disjoint ranges merge exactly with `memsim trace merge`.")(command)
 
 
 def workload_options(command):

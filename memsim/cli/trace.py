@@ -1,4 +1,4 @@
-"""``memsim trace``: summary, plot, timeline, compare and export of HDF5 traces.
+"""``memsim trace``: summary, plot, timeline, compare, export and merge of HDF5 traces.
 
 Each subcommand opens the trace(s) with ``memsim.trace.open`` and calls one library function
 (``memsim.trace.report``, ``memsim.trace.export``, ``memsim.trace.plots``). Bad input raises ``ValueError`` and
@@ -139,3 +139,16 @@ def export(path: str, directory: str, max_read_mb: int) -> None:
 
     for written in export_csv(open_trace(path, max_read_mb), directory):
         click.echo(f"wrote {written}")
+
+
+@trace.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="The merged trace (.h5), written atomically.")
+@_max_read
+def merge(paths: tuple[str, ...], output: str, max_read_mb: int) -> None:
+    """Merge the traces of one configuration run over disjoint chip ranges (--chip-range) into the trace of one
+    run of all their chips: equal, dataset by dataset, to the trace that run writes (traces/README.md)."""
+    from memsim.trace.merge import merge_traces
+
+    written = merge_traces(list(paths), output, max_bytes=max_read_mb << 20)
+    click.echo(f"wrote {written}")

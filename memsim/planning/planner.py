@@ -144,7 +144,7 @@ def split_for_planning(workload: Workload) -> tuple[Workload, Workload]:
 
 def score(config: SimConfig, plan: Plan, workload: Workload, chips: int, seed: int) -> PlanScore:
     """Simulate ``plan`` on ``chips`` instances drawn from ``seed`` (no trace)."""
-    cfg = config.with_overrides(chips=chips, seed=seed, trace="")
+    cfg = config.with_overrides(chips=chips, chip_range=(), seed=seed, trace="")
     result = simulate(cfg, plan=plan, workload=workload)
     correct = np.stack([c.predictions == result.labels for c in result.chips])
     return PlanScore.from_figures(plan, result.summary(), correct)

@@ -10,8 +10,9 @@ most ``max_bytes`` together; the JSON attributes are checked against ``_JSON_SCH
 table is refused (traces/README.md, "Reading"). Every schema from 1 up to ``SCHEMA_VERSION`` is read; tables
 that an older schema lacks are ``None`` (``errors`` before schema 2; ``utilization``, ``reads`` and ``busy``
 before schema 3, whose ``chips`` table also lacks the latency, throughput and static-energy columns;
-``confusion`` and ``outputs`` before schema 4). ``outputs`` is also ``None`` in a trace of a run that did not
-ask for it (config ``outputs = "none"``), and has its ``logits`` column only when the run asked for the logits.
+``confusion`` and ``outputs`` before schema 4; the ``chip_ledger`` attribute before schema 5). ``outputs`` is
+also ``None`` in a trace of a run that did not ask for it (config ``outputs = "none"``), and has its ``logits``
+column only when the run asked for the logits.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def _is(value, kind: str) -> bool:
 _JSON_SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
     "config": {
         "": (_OBJ, False, True), "seed": (_INT, False, False), "chips": (_INT, False, False),
+        "chip_range": (_LIST, False, False),
         "outputs": (_STR, False, False), "trace": (_STR, False, False), "workload": (_OBJ, False, False),
         "devices": (_OBJ, False, False), "quantization": (_OBJ, False, False), "mapping": (_OBJ, False, False),
         "timing": (_OBJ, False, False), "timing.age_s": (_NUM, True, False),
@@ -219,6 +221,9 @@ class Trace:
     # Since schema 4: each chip's confusion matrix; per-input predictions (and logits) when the run asked.
     confusion: Table | None = None
     outputs: Table | None = None
+    # Since schema 5: per chip, the exact ledger integers the aggregates are computed from (``chip_ledger``
+    # attribute, memsim.trace.writer.chip_ledger); None before.
+    chip_ledger: list | None = None
 
     @property
     def n_chips(self) -> int:
@@ -382,6 +387,19 @@ def _read(h5: h5py.File, path: Path, where: str, max_bytes: int = DEFAULT_MAX_BY
             raise _BadTrace(f"{where}: root attribute {name!r} is not valid JSON (or nests too deeply); the file is "
                             "corrupt") from None
         check_json(name, meta[name], where)
+    chip_ledger = None
+    if version >= 5:
+        if "chip_ledger" not in h5.attrs:
+            raise _BadTrace(f"{where} lacks the root attribute 'chip_ledger' of schema_version {version}")
+        try:
+            chip_ledger = json.loads(h5.attrs["chip_ledger"])
+        except (TypeError, ValueError, RecursionError):
+            raise _BadTrace(f"{where}: root attribute 'chip_ledger' is not valid JSON (or nests too deeply); the "
+                            "file is corrupt") from None
+        if (not isinstance(chip_ledger, list) or _depth(chip_ledger) > _MAX_DEPTH
+                or not all(isinstance(c, dict) for c in chip_ledger)):
+            raise _BadTrace(f"{where}: root attribute 'chip_ledger' is {_show(chip_ledger)}; expected a JSON array "
+                            "of one object per chip (traces/README.md)")
     seed = h5.attrs.get("seed", meta["config"].get("seed", 0))
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)):
         raise _BadTrace(f"{where}: root attribute 'seed' is {seed!r}; expected an integer")
@@ -419,6 +437,7 @@ def _read(h5: h5py.File, path: Path, where: str, max_bytes: int = DEFAULT_MAX_BY
         plan=meta["plan"],
         cards=meta["cards"],
         summary=meta["summary"],
+        chip_ledger=chip_ledger,
         **tables,
     )
 

@@ -20,7 +20,7 @@ from memsim import __version__
 from memsim.files import check_writable, claim_temporary, discard_temporary, release_temporary
 from memsim.ledger import ACTIONS, COMPONENTS, FS_PER_S, ZJ_PER_J, Ledger, LedgerRow
 
-SCHEMA_VERSION = 4  # bump together with traces/README.md and the golden file traces/reference.h5
+SCHEMA_VERSION = 5  # bump together with traces/README.md and the golden file traces/reference.h5
 _BLOCK = 65536  # ledger rows buffered in memory before they are appended to the event table
 _CHUNK_ROWS = 4096  # rows per compressed HDF5 chunk: small runs do not compress a mostly empty 2.5 MB chunk
 _GZIP_LEVEL = 1  # fast deflate: the event table compresses well at any level, and writing keeps pace with the run
@@ -170,6 +170,7 @@ class TraceWriter:
         h5.attrs["plan"] = json.dumps(_plan(design), sort_keys=True)
         h5.attrs["cards"] = json.dumps({result.card.name: result.card.to_dict()}, sort_keys=True)
         h5.attrs["summary"] = json.dumps(summary, sort_keys=True)
+        h5.attrs["chip_ledger"] = json.dumps(chip_ledger(result), sort_keys=True)
 
         counts = result.ledger.counts()
         energy = result.ledger.by_action()
@@ -227,10 +228,37 @@ class TraceWriter:
             "tile": np.array([r[2] for r in rows], dtype=np.int32),
             "reads": np.array([r[3] for r in rows], dtype=np.int64),
         })
-        _busy(h5, result.chips[0].timeline if result.chips else None)
+        _busy(h5, result.chips[0].timeline if result.chips else None, result.chips[0].chip if result.chips else 0)
         _table(h5, "confusion", _confusion(result.chips), compress=True)
         if result.config.outputs != "none":
             _outputs(h5, result, logits=result.config.outputs == "logits")
+
+
+def chip_ledger(result) -> list[dict]:
+    """Per chip instance, in chip order, the exact integers (zJ, fs, counts) and the figures the run's aggregates
+    are computed from (root attribute ``chip_ledger``, since schema 5): ``memsim trace merge`` sums them to
+    recompute the counters, the layers' per-chip-run means and the summary exactly as the writer of one run of
+    all the chips computes them. ``actions``: ``[component, action, count, energy_zj]`` sorted by component and
+    action; ``layer_zj``/``clipped``: per layer; ``stages``: ``[latency_fs, period_fs, vectors,
+    input_buffer_bits]`` per layer."""
+    n_layers = len(result.design.layers)
+    out = []
+    for c in result.chips:
+        counts = result.ledger.counts(chip=c.chip)
+        energy = result.ledger.by_action(chip=c.chip)
+        by_layer = result.ledger.by("layer", chip=c.chip)
+        out.append({
+            "chip": int(c.chip),
+            "energy_zj": int(c.energy_zj),
+            "makespan_fs": int(c.makespan_fs),
+            "static_zj": int(sum(c.static_zj.values())),
+            "clipped": [int(v) for v in c.clipped],
+            "layer_zj": [int(by_layer.get(i, 0)) for i in range(n_layers)],
+            "actions": [[k[0], k[1], int(counts[k]), int(energy.get(k, 0))] for k in sorted(counts)],
+            "utilization": {k: float(v) for k, v in c.utilization.items()},
+            "stages": [[int(v) for v in st] for st in c.stages],
+        })
+    return out
 
 
 def _confusion(chips) -> dict[str, np.ndarray]:
@@ -268,8 +296,9 @@ def _outputs(h5: h5py.File, result, logits: bool) -> None:
     h5["outputs"].attrs["logits_lsb"] = result.logits_lsb
 
 
-def _busy(h5: h5py.File, timeline) -> None:
-    """Busy intervals of chip 0's first vectors (a sampled window; its attributes say which). The timeline's
+def _busy(h5: h5py.File, timeline, chip: int = 0) -> None:
+    """Busy intervals of the run's first chip's (``chip``, chip 0 unless the run simulated a chip range) first
+    vectors (a sampled window; its attributes say which). The timeline's
     component and action codes are those of the ledger's vocabulary, as are the enumerations'."""
     n = 0 if timeline is None else len(timeline.start_fs)
     _table(h5, "busy", {
@@ -282,11 +311,11 @@ def _busy(h5: h5py.File, timeline) -> None:
         "end_s": timeline.stop_fs / FS_PER_S if n else np.zeros(0),
     }, compress=True)
     ds = h5["busy"]
-    ds.attrs["chip"] = 0
+    ds.attrs["chip"] = chip
     ds.attrs["window_vectors"] = 0 if timeline is None else timeline.vectors
     ds.attrs["total_vectors"] = 0 if timeline is None else timeline.total_vectors
     ds.attrs["sampled"] = (
-        "busy intervals of chip 0 for its first window_vectors of total_vectors input vectors only "
+        f"busy intervals of chip {chip} for its first window_vectors of total_vectors input vectors only "
         "(a sampled window: the schedule is periodic once the pipeline is full)"
     )
 

@@ -84,7 +84,7 @@ def test_a_percentile_range_is_finer_and_clips_only_the_rarest_sums():
         sums = layer.partial_sums(layer.to_vectors(x), design.card.dac.bits)  # one row group per layer here
         assert layer.partial_sum_percentile(layer.to_vectors(x), 1, 99.0) == int(
             np.percentile(sums, 99.0, method="inverted_cdf"))
-    by_max = simulate(config).summary()
-    by_pct = simulate(config.with_overrides(adc_range="percentile", adc_percentile=99.0)).summary()
-    assert by_pct["accuracy_hw"] > by_max["accuracy_hw"] + 0.02  # 94.91 % against 92.53 % (seed 0)
+    by_max = simulate(config.with_overrides(chips=3)).summary()
+    by_pct = simulate(config.with_overrides(chips=3, adc_range="percentile", adc_percentile=99.0)).summary()
+    assert by_pct["accuracy_hw"] > by_max["accuracy_hw"] + 0.02  # 95.34 % against 92.95 % over chips 0-2 (seed 0)
     assert 0 < by_pct["adc_clip_rate"] < 0.01 and not by_pct["warnings"]

@@ -32,7 +32,7 @@ def test_simulate_json_reports_every_figure(tmp_path, run_cli):
     assert s["trace"] == str(trace) and trace.is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]  # no temporary file left behind
     with h5py.File(trace) as h5:
-        assert h5.attrs["schema_version"] == 4  # traces/README.md; schema 4 added /confusion, /outputs, pool
+        assert h5.attrs["schema_version"] == 5  # traces/README.md; schema 5: per-chip seeding, chip_ledger
         assert "confusion" in h5 and "outputs" not in h5  # per-input outputs only with --outputs
         assert h5["events"]["energy_j"].sum() == pytest.approx(s["energy_j"], rel=1e-9, abs=0)
         assert json.loads(h5.attrs["config"])["workload"]["network"] == "digits-mlp"

@@ -15,7 +15,7 @@ from memsim.chip import program_chip
 from memsim.config import OUTPUTS, SimConfig
 from memsim.engine import Engine
 from memsim.ledger import Ledger
-from memsim.simulate import prepare, simulate
+from memsim.simulate import chip_generator, prepare, simulate
 from memsim.trace import TraceWriter
 from memsim.trace.report import MATRIX_CLASSES, class_lines, confusion_per_chip, summarize
 
@@ -38,13 +38,14 @@ def logits_run(tmp_path_factory):
 
 def test_predictions_and_logits_are_the_engines_last_layer_outputs(logits_run):
     """Each chip's predictions are the argmax of the last layer's outputs of the same chip run through the engine
-    at once (the same seeded draws), and its logits are those outputs; the confusion matrix counts them."""
+    at once (the same seeded draws: the chip's own generator), and its logits are those outputs; the confusion
+    matrix counts them."""
     result, _ = logits_run
     _, workload, design = prepare(NOISY)
     x, y = workload.data.x, workload.data.y
     qx = design.qnet.quantize_input(x)
-    rng = np.random.default_rng(NOISY.seed)
     for chip in result.chips:
+        rng = chip_generator(NOISY.seed, chip.chip)  # the chip's own stream (per-chip seeding, schema 5)
         last = Engine(program_chip(design, rng), Ledger(), chip.chip, rng).run(qx, len(qx)).layer_outputs[-1]
         assert chip.predictions.dtype == np.int32 and chip.predictions.shape == (len(x),)
         np.testing.assert_array_equal(chip.predictions, np.argmax(last, axis=1))

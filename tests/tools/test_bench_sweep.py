@@ -1,0 +1,30 @@
+"""tools/bench_sweep.py: parallel efficiency of a 16-unit sweep on 1 and 2 local workers, as JSON."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "bench_sweep.py"
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("bench_sweep", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_sweep_json(capsys):
+    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["units"] == 16 and result["identical_tables"] is True
+    assert result["parallel_efficiency"] > 0 and result["t1_s"] > 0 and result["t2_s"] > 0
+
+
+def test_bench_sweep_refuses_fewer_than_16_units(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        _tool().main(["--points", "2", "--chips", "4"])
+    assert exc.value.code == 2
+    assert "allowed: at least 16" in capsys.readouterr().err

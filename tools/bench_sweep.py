@@ -1,0 +1,89 @@
+"""Sweep benchmark: parallel efficiency of ``memsim sweep`` on local worker processes (a benchmark, not a test).
+
+Runs the same sweep (``--points`` values of σ/G × ``--chips`` chips, one chip per unit, so at least 16
+units by default; ``--network``, default digits-cnn, on the built-in digits, ``--split``) on a pool of 1
+worker process and on a pool of 2, each from scratch into a temporary directory, checks that the two tables
+are identical, and prints the wall times and the parallel efficiency ``t1 / (2 · t2)`` (1.0: two workers
+take half the time). Each unit's datapath runs on ``--threads`` threads (default 1) and BLAS on the worker's
+share of the cores, so the figure measures process parallelism, not threads.
+
+    python tools/bench_sweep.py                       # 4 points × 4 chips = 16 units
+    python tools/bench_sweep.py --points 8 --json     # {"units": 32, "t1_s": ..., "parallel_efficiency": ...}
+
+Bad input prints one line, ``bench_sweep: error: ...``, and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from memsim.files import interruptible
+from memsim.sweep.run import Executor, run_sweep
+from memsim.sweep.spec import parse_sweep
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench_sweep", description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=4, help="σ/G values, 0 .. 0.1 (default 4)")
+    parser.add_argument("--chips", type=int, default=4, help="chips per point, one unit each (default 4)")
+    parser.add_argument("--network", default="digits-cnn", help="built-in network or .npz (default digits-cnn: "
+                        "units long enough that process start-up does not dominate)")
+    parser.add_argument("--split", default="test", choices=("test", "calibration"),
+                        help="digits split each unit simulates (default test)")
+    parser.add_argument("--threads", type=int, default=1, help="datapath threads per unit (default 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    return parser.parse_args(argv)
+
+
+def bench(points: int, chips: int, split: str, threads: int, network: str = "digits-cnn") -> dict:
+    if points < 1 or chips < 1:
+        raise ValueError(f"--points {points} and --chips {chips}; allowed: integers >= 1")
+    if points * chips < 16:
+        raise ValueError(f"{points} points × {chips} chips = {points * chips} units; allowed: at least 16")
+    spec = parse_sweep({"chips": chips, "config": {"threads": threads,
+                                                       "workload": {"split": split, "network": network}},
+                        "axes": {"sigma": {"start": 0.0, "stop": 0.1, "num": points}
+                                 if points > 1 else [0.05]}}, origin="bench")
+    times, tables = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, 2):
+            out = Path(tmp) / f"w{workers}.csv"
+            start = time.perf_counter()
+            report = run_sweep(spec, out, Executor("local", workers=workers))
+            times[workers] = time.perf_counter() - start
+            if report.failed:
+                raise RuntimeError(f"{len(report.failed)} units failed: {report.failed[0]}")
+            tables[workers] = out.read_bytes()
+    return {"units": len(spec.units()), "network": network, "points": points, "chips": chips, "split": split,
+            "threads": threads,
+            "t1_s": times[1], "t2_s": times[2], "speedup": times[1] / times[2],
+            "parallel_efficiency": times[1] / (2 * times[2]), "identical_tables": tables[1] == tables[2]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        with interruptible("bench_sweep"):
+            result = bench(args.points, args.chips, args.split, args.threads, args.network)
+    except ValueError as exc:
+        print(f"bench_sweep: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{result['units']} units ({result['points']} points × {result['chips']} chips, {result['network']} on "
+          f"digits {result['split']}, "
+          f"{result['threads']} thread(s) per unit)")
+    print(f"1 worker   {result['t1_s']:8.2f} s")
+    print(f"2 workers  {result['t2_s']:8.2f} s   speedup {result['speedup']:.2f}")
+    print(f"parallel efficiency t1 / (2 t2) = {result['parallel_efficiency']:.2f}; identical tables: "
+          f"{result['identical_tables']}")
+
+
+if __name__ == "__main__":
+    main()
