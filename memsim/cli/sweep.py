@@ -26,8 +26,8 @@ def sweep() -> None:
 @click.option("--dask", "dask_mode", type=click.Choice(["local"]), help="Run on a Dask LocalCluster started here.")
 @click.option("--scheduler", metavar="ADDR", help="Run on a Dask distributed cluster: tcp://HOST:PORT or a "
               "scheduler file.")
-@click.option("--traces", type=click.Path(file_okay=False), help="Directory for one HDF5 trace per unit "
-              "(join a point's units with `memsim trace merge`).")
+@click.option("--traces", type=click.Path(file_okay=False), help="Directory for one HDF5 trace per point, "
+              "pointNNNN-ID.h5 (its units' traces merged as `memsim trace merge` does, once all have run).")
 def run_command(sweep_file, out, workers, dask_mode, scheduler, traces) -> None:
     """Run SWEEP_FILE (TOML: base config, axes, chips) into the table -o OUTPUT."""
     import sys

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from memsim.sweep.spec import SweepSpec
 from memsim.sweep.units import Unit
 
 PART_SCHEMA = 1
+CONNECT_TIMEOUT_S = 30  # how long --scheduler waits for the scheduler to answer
 # The figures of every row, in the table's order (after point, chip, the axes and the energy by component).
 FIGURES = ("accuracy_hw", "bit_exact_rate", "accuracy_float", "accuracy_quantized", "energy_j",
            "energy_per_inference_j", "static_energy_j", "latency_s", "latency_first_s", "throughput_inf_per_s",
@@ -176,6 +178,18 @@ class _InlineFuture:
         return self.fn(*self.args)
 
 
+def memsim_version() -> str:
+    """The memsim version of the process that runs this (a cluster worker's, for ``Executor._check_workers``)."""
+    from memsim import __version__
+
+    return __version__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _ignore_sigint() -> None:
     import signal
 
@@ -213,20 +227,48 @@ class Executor:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
                                              dashboard_address=None)
                 self._client = Client(self._cluster)
-            elif "://" in self.address:
-                self._client = Client(self.address, timeout="30s")
-            elif Path(self.address).is_file():
-                self._client = Client(scheduler_file=self.address, timeout="30s")
+            elif "://" in self.address or Path(self.address).is_file():
+                where = {"address": self.address} if "://" in self.address else {"scheduler_file": self.address}
+                try:
+                    self._client = Client(**where, timeout=f"{CONNECT_TIMEOUT_S}s")
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise ValueError(f"--scheduler {self.address!r}: no Dask scheduler answered "
+                                     f"({type(exc).__name__}: {_first_line(exc)}); allowed: the address or "
+                                     "scheduler file of a running scheduler") from None
+                self._check_workers()
             else:
                 raise ValueError(f"--scheduler {self.address!r} is neither a scheduler address nor a file; allowed: "
                                  "tcp://HOST:PORT or the path of a scheduler file")
         return self
 
+    def _check_workers(self) -> None:
+        """Every worker of a cluster memsim did not start runs this memsim version (else its units would
+        compute with other code, and the table would depend on which worker ran them)."""
+        from memsim import __version__
+
+        try:
+            versions = self._client.run(memsim_version)
+        except Exception as exc:  # a worker without memsim, say: its unpickling of memsim_version fails
+            self._client.close()
+            raise ValueError(f"--scheduler {self.address!r}: the cluster's workers cannot run memsim "
+                             f"({type(exc).__name__}: {_first_line(exc)}); allowed: workers with memsim "
+                             f"{__version__} installed") from None
+        other = {w: v for w, v in versions.items() if v != __version__}
+        if other or not versions:
+            self._client.close()
+            found = ", ".join(f"{w} has {v}" for w, v in sorted(other.items())[:3]) or "the cluster has no workers"
+            raise ValueError(f"--scheduler {self.address!r}: {found}; allowed: workers with memsim {__version__}")
+
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._pool is not None:
             if exc_type is not None:
-                for p in list(getattr(self._pool, "_processes", {}).values()):
+                # Interrupted or failed: stop the workers now (their units are lost; finished ones are saved)
+                # and wait for them, so that none outlives the command.
+                workers = list(getattr(self._pool, "_processes", {}).values())
+                for p in workers:
                     p.terminate()
+                for p in workers:
+                    p.join(timeout=10)
             self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
         if self._client is not None:
             self._client.close()
@@ -258,6 +300,34 @@ class Executor:
                 yield key, None, exc
 
 
+# ------------------------------------------------------------------------------------------------------ traces
+
+
+def point_trace(directory: Path, point) -> Path:
+    """The trace of a whole point: the merge of its units' traces (``memsim trace merge``)."""
+    return directory / f"point{point.index:04d}-{point.id}.h5"
+
+
+def unit_trace(directory: Path, unit: Unit) -> Path:
+    """A unit's own trace, until its point's units are merged; a point of one unit writes the point's trace."""
+    if unit.start == 0 and unit.stop == unit.point.config.chips:
+        return point_trace(directory, unit.point)
+    return directory / f"point{unit.point.index:04d}-{unit.point.id}-chips{unit.start}-{unit.stop}.h5"
+
+
+def merge_point_trace(directory: Path, point_units: list[Unit]) -> None:
+    """Once every unit of a point has its trace, merge them into the point's trace (atomically) and delete them."""
+    from memsim.trace.merge import merge_traces
+
+    target = point_trace(directory, point_units[0].point)
+    paths = [unit_trace(directory, u) for u in point_units]
+    if target.exists() or len(paths) < 2 or not all(p.exists() for p in paths):
+        return
+    merge_traces([str(p) for p in paths], str(target))
+    for p in paths:
+        p.unlink()
+
+
 # ----------------------------------------------------------------------------------------------------- a sweep
 
 
@@ -287,18 +357,17 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     out = check_output(out)
     executor = executor or Executor()
     directory = parts_dir(out)
-    if traces:
-        traces = Path(traces)
-        traces.mkdir(parents=True, exist_ok=True)
-    directory.mkdir(exist_ok=True)
     report = SweepReport(out)
     units = spec.units()
     report.units = len(units)
     done: dict[str, list[dict]] = {}
     todo = []
+    traces = Path(traces) if traces else None
     for unit in units:
         rows = read_part(directory / f"{unit.id}.json", unit)
-        if rows is None:
+        # With --traces, a finished unit whose trace is neither kept nor merged into its point's runs again.
+        if rows is None or (traces and not point_trace(traces, unit.point).exists()
+                            and not unit_trace(traces, unit).exists()):
             todo.append(unit)
         else:
             done[unit.id] = rows
@@ -312,17 +381,25 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
             cores = os.cpu_count() or 1
         threads = max(1, cores // max(1, executor.workers))
     calls = [(u.id, unit_rows, (u.point.config_json, u.start, u.stop, threads,
-                                str(traces / f"point{u.point.index:04d}-{u.point.id}-chips{u.start}-{u.stop}.h5")
-                                if traces else ""))
+                                str(unit_trace(traces, u)) if traces else ""))
              for u in todo]
+    of_point: dict[int, list[Unit]] = {}
+    for u in units:
+        of_point.setdefault(u.point.index, []).append(u)
     bar = None
-    if progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(units), initial=len(done), unit="unit", desc="sweep", file=sys.stderr, disable=None)
     try:
-        with executor:
-            for key, rows, exc in executor.run(calls):
+        # The executor first (a cluster that cannot be reached is one line, with nothing created), then the
+        # parts directory; nothing to run starts no executor.
+        with executor if todo else nullcontext():
+            directory.mkdir(exist_ok=True)
+            if traces:
+                traces.mkdir(parents=True, exist_ok=True)
+            if progress and todo:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(units), initial=len(done), unit="unit", desc="sweep", file=sys.stderr,
+                           disable=None)
+            for key, rows, exc in executor.run(calls) if todo else ():
                 unit = by_id[key]
                 if exc is not None:
                     message = f"{unit.describe(spec.axis_names)} failed: {type(exc).__name__}: {exc}"
@@ -333,6 +410,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
                     write_part(directory, unit, rows)
                     done[key] = rows
                     report.ran.append(key)
+                    if traces:
+                        merge_point_trace(traces, of_point[unit.point.index])
                     if on_unit is not None:
                         on_unit(unit)
                 if bar is not None:
@@ -340,6 +419,10 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     finally:
         if bar is not None:
             bar.close()
+    if traces:  # points whose units all finished before (an interrupted merge, say)
+        for point_units in of_point.values():
+            if all(u.id in done for u in point_units):
+                merge_point_trace(traces, point_units)
     columns, rows = table_rows(spec, done)
     write_table(out, columns, rows)
     report.rows = len(rows)

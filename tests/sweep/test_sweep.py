@@ -1,6 +1,7 @@
 """memsim sweep (issue 14, items 2-4): identical tables on every executor, resumability, bad sweep files, plots."""
 
 import json
+import re
 
 import pytest
 
@@ -170,7 +171,21 @@ def test_sweep_plot_and_traces(tmp_path, sweep_file, run_cli):
     code, _, err = run_cli(["sweep", "run", sweep_file(SWEEP.replace("chips = 4", "chips = 2")), "-o", str(out),
                             "--workers", "1", "--traces", str(tmp_path / "traces")])
     assert code == 0, err
-    assert len(list((tmp_path / "traces").glob("*.h5"))) == 8
+    # one trace per point, merged from its units' traces: the trace of one run of the point's chips
+    point_traces = sorted((tmp_path / "traces").glob("*.h5"))
+    assert len(point_traces) == 4 and all(re.fullmatch(r"point000\d-[0-9a-f]{16}\.h5", p.name) for p in point_traces)
+    from memsim.trace.reader import open_trace
+
+    merged = open_trace(point_traces[3])
+    assert merged.n_chips == 2 and [c["chip"] for c in merged.chip_ledger] == [0, 1]
+    _, rows = read_table(out)
+    assert [float(r["accuracy_hw"]) for r in rows if r["point"] == "3"] == list(merged.chips["accuracy"])
+    # a lost point trace: its units run again with the rerun, and only they
+    point_traces[1].unlink()
+    code, stdout, err = run_cli(["sweep", "run", sweep_file(SWEEP.replace("chips = 4", "chips = 2")), "-o", str(out),
+                                 "--workers", "1", "--traces", str(tmp_path / "traces")])
+    assert code == 0 and "(6 already done, 2 run, 0 failed)" in stdout, err
+    assert sorted((tmp_path / "traces").glob("*.h5")) == point_traces
     png = tmp_path / "fig.png"
     code, stdout, err = run_cli(["sweep", "plot", str(out), "--x", "sigma", "--y", "accuracy_hw", "--group",
                                  "adc_bits", "-o", str(png)])
@@ -188,3 +203,58 @@ def test_part_files_hold_their_config(tmp_path, sweep_file):
     run_sweep(spec, out)
     part = json.loads(next(parts_dir(out).glob("*.json")).read_text())
     assert set(part) == {"schema", "unit", "point", "chips", "config", "rows"}
+
+
+def test_scheduler_address_and_scheduler_file(tmp_path, sweep_file, run_cli):
+    """``--scheduler tcp://HOST:PORT`` and ``--scheduler FILE`` run on a cluster that memsim did not start (here a
+    LocalCluster of this test, as a remote cluster would be) and give the table of the in-process run."""
+    distributed = pytest.importorskip("distributed")
+    text = SWEEP.replace("chips = 4", "chips = 2")
+    code, _, err = run_cli(["sweep", "run", sweep_file(text), "-o", str(tmp_path / "inline.csv"), "--workers", "1"])
+    assert code == 0, err
+    scheduler_file = tmp_path / "scheduler.json"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                  scheduler_kwargs={"scheduler_file": str(scheduler_file)}) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://") and scheduler_file.is_file()
+        for name, address in [("address", cluster.scheduler_address), ("file", str(scheduler_file))]:
+            out = tmp_path / f"{name}.csv"
+            code, stdout, err = run_cli(["sweep", "run", sweep_file(text), "-o", str(out), "--scheduler", address])
+            assert code == 0, err
+            assert "8 units (0 already done, 8 run, 0 failed)" in stdout
+            assert out.read_bytes() == (tmp_path / "inline.csv").read_bytes()
+    code, _, err = run_cli(["sweep", "run", sweep_file(text), "-o", str(tmp_path / "x.csv"), "--scheduler",
+                            str(tmp_path / "missing.json")])
+    assert code == 2 and "is neither a scheduler address nor a file" in err and err.count("\n") == 1
+
+
+def test_an_unreachable_scheduler_is_one_line_and_leaves_nothing(tmp_path, sweep_file, run_cli, monkeypatch):
+    pytest.importorskip("distributed")
+    import socket
+
+    import memsim.sweep.run as run
+
+    monkeypatch.setattr(run, "CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as s:  # a port with no scheduler behind it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(["sweep", "run", sweep_file(), "-o", str(out), "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert code == 2 and err.count("\n") == 1 and "no Dask scheduler answered" in err, err
+    assert not out.exists() and not run.parts_dir(out).exists()
+
+
+def test_cluster_workers_of_another_memsim_are_refused(tmp_path, sweep_file, run_cli, monkeypatch):
+    """Workers that run another memsim version would compute other numbers: refused before anything runs."""
+    distributed = pytest.importorskip("distributed")
+    import memsim.sweep.run as run
+
+    out = tmp_path / "r.csv"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        # the workers are threads of this process here: what they report is what run.memsim_version returns
+        monkeypatch.setattr(run, "memsim_version", lambda: "0.0.0-other")
+        code, _, err = run_cli(["sweep", "run", sweep_file(), "-o", str(out), "--scheduler",
+                                cluster.scheduler_address])
+    assert code == 2 and err.count("\n") == 1, err
+    assert "has 0.0.0-other; allowed: workers with memsim" in err
+    assert not out.exists() and not run.parts_dir(out).exists()

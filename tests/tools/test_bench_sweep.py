@@ -19,6 +19,9 @@ def test_bench_sweep_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["units"] == 16 and result["identical_tables"] is True
     assert result["parallel_efficiency"] > 0 and result["t1_s"] > 0 and result["t2_s"] > 0
+    assert result["parallel_efficiency"] == result["t1_s"] / (2 * result["t2_s"])
+    assert result["cpu_parallel_efficiency"] == result["cpu_t1_s"] / (2 * result["cpu_t2_s"])
+    assert result["relative_efficiency"] == result["parallel_efficiency"] / result["cpu_parallel_efficiency"]
 
 
 def test_bench_sweep_refuses_fewer_than_16_units(capsys):
