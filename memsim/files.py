@@ -203,8 +203,41 @@ def _on_signal(signum: int, frame) -> None:
         raise Interrupted(signum)
 
 
+def check_interrupted() -> None:
+    """A safe point of a long loop: raise ``Interrupted`` if a signal arrived inside ``interruptible``. Normally
+    the handler's exception is already on its way; but Python ignores an exception raised in a ``__del__``
+    method or a weakref callback (after ``sys.unraisablehook``), and the handler can run inside one: once in
+    40 Ctrl-Cs it ran in a ``zipfile.ZipFile.__del__`` called by the garbage collector, and the run went on to
+    the end. The engine calls this between chunks and the run between chips, so such a run still stops."""
+    if _received:
+        raise Interrupted(_received[0])
+
+
+def _quiet_interrupts(hook):
+    """``sys.unraisablehook`` that drops a lost ``Interrupted`` (``check_interrupted`` raises it again) and
+    passes everything else to ``hook``."""
+    def unraisable(info) -> None:
+        if not isinstance(info.exc_value, Interrupted):
+            hook(info)
+    return unraisable
+
+
 def _names(paths: list[Path]) -> str:
     return ", ".join(p.name for p in paths)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Run the block with SIGTERM and SIGINT blocked in the calling thread (``pthread_sigmask``); one that
+    arrives meanwhile is delivered, and ``interruptible``'s exception raised, right after the block. For the few
+    steps that an exception must not cut in two, such as starting a thread pool's workers (a thread started but
+    not yet registered by its pool is one that interpreter shutdown waits for for ever). Threads started inside
+    inherit the mask, so the signals go to the main thread, which is where Python runs their handlers anyway."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager
@@ -221,8 +254,11 @@ def interruptible(prog: str = "memsim") -> Iterator[None]:
     with _lock:
         _discarded.clear()
     previous = {s: signal.signal(s, _on_signal) for s in _SIGNALS}
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_interrupts(hook)
     try:
         yield
+        check_interrupted()  # a signal whose exception was lost, and the block ran to its end
     except BaseException as exc:
         if not _received:
             raise
@@ -241,3 +277,5 @@ def interruptible(prog: str = "memsim") -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        sys.unraisablehook = hook
+        _received.clear()

@@ -21,6 +21,7 @@ from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
 from memsim.config import SimConfig
 from memsim.figures import RunMeasurements, headline_figures
+from memsim.files import check_interrupted
 from memsim.workload.datasets import BUILTIN_DATASETS, Dataset, builtin_dataset, load_dataset
 from memsim.encoding import input_cycles, slices_needed
 from memsim.engine import Engine, EngineOptions, EngineResult, Timeline, chunk_vectors, default_threads
@@ -453,6 +454,7 @@ def simulate(
     outcomes = []
     acc_float = acc_quant = float("nan")
     for c in indices:
+        check_interrupted()
         rng = chip_generator(config.seed, c)
         chip = age_chip(program_chip(design, rng), config.age_s, rng)
         tally = _Tally(design, workload, software=c == first, logits=config.outputs == "logits")

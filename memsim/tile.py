@@ -75,6 +75,7 @@ from threadpoolctl import ThreadpoolController
 
 from memsim.devices.card import DeviceCard
 from memsim.encoding import EncodedWeights
+from memsim.files import signals_deferred
 from memsim.ledger import energy_zj
 from memsim.mapping import LayerMapping, TileSpec
 from memsim.workload.fixedpoint import drive_codes
@@ -119,8 +120,17 @@ def _work_array(name: str, dtype: np.dtype, size: int) -> np.ndarray:
 @cache
 def _read_pool(workers: int) -> ThreadPoolExecutor:
     """The worker threads of the fused read besides the calling thread, started on first use and shared by
-    every reader."""
-    return ThreadPoolExecutor(workers, thread_name_prefix="memsim-read")
+    every reader. All of them start here, with SIGINT and SIGTERM deferred (``memsim.files.signals_deferred``):
+    started lazily by ``submit``, a Ctrl-C landing between a thread's start and the pool's registration of it
+    left a thread that the interpreter's shutdown waited for for ever."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="memsim-read")
+    started = threading.Barrier(workers + 1)
+    with signals_deferred():
+        # each task holds its thread until all have started, so every submit starts a new thread
+        for _ in range(workers):
+            pool.submit(started.wait)
+        started.wait()
+    return pool
 
 
 def to_grid(levels) -> np.ndarray:

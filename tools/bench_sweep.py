@@ -4,8 +4,8 @@ Runs the same sweep (``--points`` values of σ/G × ``--chips`` chips, one chip 
 units by default; ``--network``, default digits-cnn, on the built-in digits, ``--split``) on a pool of 1
 worker process and on a pool of 2, each from scratch into a temporary directory, checks that the two tables
 are identical, and prints the wall times and the parallel efficiency ``t1 / (2 · t2)`` (1.0: two workers
-take half the time). Each unit's datapath runs on ``--threads`` threads (default 1) and BLAS on the worker's
-share of the cores, so the figure measures process parallelism, not threads.
+take half the time). Each unit runs on ``--threads`` threads (datapath and BLAS; default 1) in both runs,
+so the figure measures process parallelism, not threads.
 
 The same run measures the machine's own ceiling, ``cpu_parallel_efficiency``: 16 equal CPU-bound tasks
 (no memory traffic, no start-up, nothing shared) on the same two pools. On a shared or virtual machine two
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "units long enough that process start-up does not dominate)")
     parser.add_argument("--split", default="test", choices=("test", "calibration"),
                         help="digits split each unit simulates (default test)")
-    parser.add_argument("--threads", type=int, default=1, help="datapath threads per unit (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per unit, datapath and BLAS (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return parser.parse_args(argv)
 
@@ -76,7 +76,9 @@ def bench(points: int, chips: int, split: str, threads: int, network: str = "dig
         for workers in (1, 2):
             out = Path(tmp) / f"w{workers}.csv"
             start = time.perf_counter()
-            report = run_sweep(spec, out, Executor("local", workers=workers))
+            # The same threads per unit on both pools (datapath and BLAS): the 1-worker pool would otherwise give
+            # each unit both cores' BLAS threads, and the ratio would not measure process parallelism alone.
+            report = run_sweep(spec, out, Executor("local", workers=workers, threads=threads))
             times[workers] = time.perf_counter() - start
             if report.failed:
                 raise RuntimeError(f"{len(report.failed)} units failed: {report.failed[0]}")

@@ -43,6 +43,7 @@ from memsim.engine.posting import ActionPrices, conversion_prices, digital_rows,
 from memsim.engine.resources import available_cores
 from memsim.engine.scheduler import Scheduler
 from memsim.engine.timeline import Timeline, build_timeline
+from memsim.files import check_interrupted
 from memsim.ledger import FS_PER_S, Ledger
 from memsim.pipeline import ChunkSchedule, LayerTiming, Pipeline, busy_fs, busy_units
 from memsim.tile import single_threaded_blas
@@ -205,6 +206,7 @@ class Engine:
         readers = chip.readers
         disturb = not self.card.cell.disturb.is_zero
         for start, stop in self._chunks(qx.shape[0], chunk):
+            check_interrupted()
             if start and disturb and start % opts.disturb_every == 0:
                 chip = disturb_chip(self.chip, run.pulses)
                 readers = chip.readers

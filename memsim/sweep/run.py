@@ -158,13 +158,17 @@ def available_memory_mib() -> int | None:
         return None
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def default_workers(memory_budget_mb: int) -> int:
     """As many workers as cores this process may use, bounded by the available memory over twice each worker's
     chunk budget."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     mib = available_memory_mib()
     by_memory = max(1, mib // (2 * memory_budget_mb)) if mib else cores
     return max(1, min(cores, by_memory))
@@ -200,11 +204,13 @@ def _ignore_sigint() -> None:
 class Executor:
     """Where units run: ``inline`` (this process), ``local`` (a spawn-context process pool) or ``dask`` (a
     ``distributed.Client``: ``address`` a scheduler address, a scheduler file, or ``"local"`` for a LocalCluster
-    of ``workers`` processes)."""
+    of ``workers`` processes). ``threads``: each unit's share of the cores (datapath threads, unless the config
+    sets them, and BLAS threads); 0: the cores over the workers on this machine, the config's on a cluster."""
 
     kind: str = "inline"
     workers: int = 1
     address: str = ""
+    threads: int = 0
     processes: bool = True
     _pool: object = None
     _client: object = None
@@ -373,13 +379,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
             done[unit.id] = rows
     report.skipped = len(done)
     by_id = {u.id: u for u in todo}
-    threads = 0
-    if executor.kind in ("local", "dask") and executor.address in ("", "local"):
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:
-            cores = os.cpu_count() or 1
-        threads = max(1, cores // max(1, executor.workers))
+    threads = executor.threads
+    if not threads and executor.kind in ("local", "dask") and executor.address in ("", "local"):
+        threads = max(1, usable_cores() // max(1, executor.workers))
     calls = [(u.id, unit_rows, (u.point.config_json, u.start, u.stop, threads,
                                 str(unit_trace(traces, u)) if traces else ""))
              for u in todo]

@@ -19,8 +19,10 @@ An axis is a config field (``sigma_scale``, ``weight_bits``, ``encoding``, ``adc
 ``plan``, ``seed``, ...; by name or by its TOML path such as ``quantization.weight_bits``), a card override
 (``devices.overrides.adc.bits``, or the same path without ``devices.overrides.``: ``crossbar.columns_per_adc``,
 ``cell.bits_per_cell``, ``cell.variation.sigma_rel``), or one of the shorthands of ``memsim simulate``:
-``sigma`` (proportional variation σ/G, ``--sigma``) and ``adc_bits`` (``--adc-bits``). Paths inside configs
-are read as memsim reads them (relative to the working directory).
+``sigma`` (proportional variation σ/G, ``--sigma``) and ``adc_bits`` (``--adc-bits``). Relative paths inside
+configs are relative to the working directory the sweep is read in (as ``memsim simulate`` reads them) and
+are made absolute in every unit's config, so that every worker, in whatever directory it runs, reads the same
+files.
 
 Every error is one line naming the key, the value and what is allowed (``ValueError``).
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +102,7 @@ class SweepSpec:
     chips: int
     chips_per_unit: int
     origin: str = "sweep"
+    cwd: str = ""      # the working directory the sweep was read in: relative input paths are relative to it
 
     @property
     def axis_names(self) -> tuple[str, ...]:
@@ -244,7 +248,7 @@ def parse_sweep(data: dict, origin: str = "sweep", directory: Path | None = None
             name = f"{name}.{sub}"
         kind, target = _axis_kind(name, origin)
         axes.append(Axis(name, kind, target, _axis_values(f"{origin}: axes.{name}", value)))
-    spec = SweepSpec(base_cfg, tuple(axes), chips, per_unit, origin)
+    spec = SweepSpec(base_cfg, tuple(axes), chips, per_unit, origin, os.getcwd())
     n_units = math.prod(len(a.values) for a in axes) * math.ceil(chips / per_unit)
     if n_units > MAX_UNITS:
         raise ValueError(f"{origin}: the sweep has {n_units} units; allowed: at most {MAX_UNITS}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +51,21 @@ class Unit:
         return f"point {self.point.index} ({self.point.label(names)}), chips {self.start}:{self.stop}"
 
 
-def point_config(spec, values: tuple) -> SimConfig:
+_PATH_FIELDS = {"devices.card": "card", "workload.network": "network", "workload.data": "data",
+                "quantization.plan": "plan"}
+
+
+def point_config(spec, values: tuple, absolute: bool = True) -> SimConfig:
+    """The point's config: the base with the axes' values, and (``absolute``) its input files (card, network,
+    data, plan) as absolute paths, so that a worker started in another directory (a cluster's) reads the same
+    files."""
     cfg = spec.base
     for axis, value in zip(spec.axes, values, strict=True):
         cfg = axis.apply(cfg, value)
-    return cfg
+    if not absolute:
+        return cfg
+    return cfg.with_overrides(**{_PATH_FIELDS[key]: str(Path(spec.cwd or os.getcwd(), path))
+                                 for key, path in cfg.input_paths().items()})
 
 
 def points(spec) -> list[Point]:
@@ -78,11 +89,12 @@ def check_points(spec) -> None:
     for values in itertools.product(*(a.values for a in spec.axes)):
         label = ", ".join(f"{n}={v!r}" for n, v in zip(names, values, strict=True)) or "(base)"
         try:
-            cfg = point_config(spec, values)
-            cfg.device_card()
-            for key, path in cfg.input_paths().items():
+            given = point_config(spec, values, absolute=False)  # errors name the paths as the user gave them
+            given.device_card()
+            for key, path in given.input_paths().items():
                 if not Path(path).is_file():
                     raise ValueError(f"{key} {path!r} is not a file")
+            cfg = point_config(spec, values)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{spec.origin}: point {label} cannot be built: {exc}") from None
         key = cfg.to_json()

@@ -258,3 +258,19 @@ def test_cluster_workers_of_another_memsim_are_refused(tmp_path, sweep_file, run
     assert code == 2 and err.count("\n") == 1, err
     assert "has 0.0.0-other; allowed: workers with memsim" in err
     assert not out.exists() and not run.parts_dir(out).exists()
+
+
+def test_input_files_are_absolute_in_the_units(tmp_path, sweep_file, monkeypatch):
+    """A worker started in another directory reads the files the sweep was checked against."""
+    from memsim.config import SimConfig
+    from memsim.simulate import prepare
+    from memsim.workload.network import save_network
+
+    _, workload, _ = prepare(SimConfig(trace=""))
+    save_network(workload.network, tmp_path / "net.npz")
+    monkeypatch.chdir(tmp_path)
+    spec = load_sweep(sweep_file('chips = 1\n[config.workload]\nnetwork = "net.npz"\n[axes]\nadc_bits = [6, 8]\n'))
+    assert {u.point.config.network for u in spec.units()} == {str(tmp_path / "net.npz")}
+    monkeypatch.chdir(tmp_path.parent)
+    report = run_sweep(spec, tmp_path / "r.csv")
+    assert (len(report.ran), report.failed) == (2, [])
