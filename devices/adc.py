@@ -44,10 +44,11 @@ class AdcBase(Component):
             raise ValueError(
                 f"adc.area = {self.area!r} is not an ADC area model; allowed: {', '.join(ADC_AREA_MODELS)}"
             )
+        self.area.area_at(self.bits)
 
     def area_parts(self) -> dict[str, float]:
-        """Square metres of one ADC at its resolution, ``area.area_m2(bits)``."""
-        return {"unit": self.area.area_m2(self.bits)}
+        """Square metres of one ADC at its resolution, ``area.area_at(bits)``."""
+        return {"unit": self.area.area_at(self.bits)}
 
     @property
     def max_code(self) -> int:

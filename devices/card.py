@@ -392,8 +392,7 @@ class DeviceCard:
             "dac_area_m2": self.dac.area_m2,
             "sample_hold_area_m2": self.sample_hold.area_m2,
             "adc_area_m2": adc.area_parts()["unit"],
-            "adc_area_law": f"{adc.area.model}: {adc.area.area_fixed_m2 * 1e12:.4g} µm² + "
-                            f"{adc.area.area_per_bit_m2 * 1e12:.4g} µm² × bits",
+            "adc_area_law": _area_law(adc.area),
             "shift_add_area_m2": self.shift_add.area_m2,
             "pool_area_m2": self.shift_add.area_pool_m2,
             "register_area_m2": self.register.area_m2,
@@ -463,6 +462,14 @@ class DeviceCard:
         check_keys(f"card '{label}'", d, ("schema_version", "name", "description", "sources", *SECTIONS), ())
         sources = dict(d.get("sources", {}))
         return _build_card(label, d.get("name"), d.get("description"), d, sources)
+
+
+def _area_law(area) -> str:
+    """The ADC area model in one line for ``memsim devices``."""
+    if area.model == "linear":
+        return f"linear: {area.area_fixed_m2 * 1e12:.4g} µm² + {area.area_per_bit_m2 * 1e12:.4g} µm² × bits"
+    pairs = ", ".join(f"{b} b {a * 1e12:.4g}" for b, a in zip(area.table_bits, area.area_m2, strict=True))
+    return f"table: {pairs} µm²"
 
 
 def _cards_dir():

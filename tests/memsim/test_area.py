@@ -63,7 +63,21 @@ def test_adc_area_follows_its_resolution_by_the_cards_law():
     assert card.adc.area_parts()["unit"] == pytest.approx((64.50 + 8 * 39.66) * 1e-12, rel=1e-12)
     assert card.with_adc_bits(4).adc.area_parts()["unit"] == pytest.approx((64.50 + 4 * 39.66) * 1e-12, rel=1e-12)
     isaac = load_card("isaac-2016")
-    assert isaac.adc.area_parts()["unit"] / 1e-12 == pytest.approx(1200, rel=1e-4)  # ISAAC: 0.0096 mm² / 8
+    assert isaac.adc.area_parts()["unit"] / 1e-12 == pytest.approx(1200, rel=1e-12)  # ISAAC: 0.0096 mm² / 8
+    # Capacitive-DAC scaling (the isaac-2016 table): 6 bits 626.91 µm², 10 bits 3002.0 µm².
+    assert isaac.with_adc_bits(6).adc.area_parts()["unit"] / 1e-12 == pytest.approx(626.91, rel=1e-12)
+    assert isaac.with_adc_bits(10).adc.area_parts()["unit"] / 1e-12 == pytest.approx(3002.008032, rel=1e-12)
+
+
+def test_adc_area_table_interpolates_log_linearly_and_refuses_bits_outside_it():
+    from memsim.devices.adc_area import TableArea
+
+    table = TableArea(table_bits=(4, 8), area_m2=(100e-12, 1600e-12))
+    assert table.area_at(6) == pytest.approx(400e-12, rel=1e-12)  # geometric mean of 100 and 1600
+    with pytest.raises(ValueError, match=r"adc\.bits = 9 is outside the ADC area table; allowed 4\.\.8"):
+        table.area_at(9)
+    with pytest.raises(ValueError, match=r"adc\.area\.area_m2 has 1 entries"):
+        TableArea(table_bits=(4, 8), area_m2=(100e-12,))
 
 
 def test_pooling_unit_counts_once_per_layer_that_pools():
@@ -75,7 +89,7 @@ def test_pooling_unit_counts_once_per_layer_that_pools():
 def test_card_area_units_convert_and_a_card_without_areas_has_none(tmp_path):
     card = load_card("isaac-2016")
     assert card.crossbar.cell_area_m2 == pytest.approx(0.0002e-6 / (8 * 128 * 128), rel=1e-12)
-    assert card.sources["adc.area.area_fixed_m2"].startswith("derived")
+    assert "Saberi" in card.sources["adc.area.area_m2"]
     text = load_card_text("isaac-2016").replace('cell_area_m2 = { value = 0.00152587890625, unit = "um2"',
                                                 'cell_area_m2 = { value = 1.52587890625e-9, unit = "mm2"')
     path = tmp_path / "k.toml"
@@ -84,6 +98,7 @@ def test_card_area_units_convert_and_a_card_without_areas_has_none(tmp_path):
     bare = load_card("isaac-2016", overrides={s: {"area_m2": 0.0} for s in ("crossbar", "dac", "sample_hold",
                                                                              "shift_add", "register")}
                      | {"adc": {"area": {"model": "linear", "area_fixed_m2": 0.0, "area_per_bit_m2": 0.0}}})
+    assert bare.adc.area_parts()["unit"] == 0.0
     figures = area_figures((layer_area(bare, 0, 3, pools=False),))
     assert figures["area_m2"] == pytest.approx(3 * 128 * 128 * card.crossbar.cell_area_m2, rel=1e-12)
 
