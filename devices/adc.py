@@ -8,12 +8,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from .adc_area import ADC_AREA_MODELS, NO_AREA, AdcAreaModel, adc_area_from_dict
 from .adc_energy import ADC_ENERGY_MODELS, AdcEnergyModel, adc_energy_from_dict
 from .component import Component, action
 from .cost import Cost
 from .validate import check_choice, check_int, check_keys, check_nonnegative, check_positive
 
-__all__ = ["ADC_ENERGY_MODELS", "ADC_MODELS", "AdcBase", "FlashAdc", "SarAdc", "adc_from_dict"]
+__all__ = ["ADC_AREA_MODELS", "ADC_ENERGY_MODELS", "ADC_MODELS", "AdcBase", "FlashAdc", "SarAdc", "adc_from_dict"]
 
 
 class AdcBase(Component):
@@ -24,7 +25,8 @@ class AdcBase(Component):
     (``floor(x + 0.5)``), so an exact integer signal maps to itself. ``lsb_levels`` is the range/gain knob:
     the ADC step in level steps (1.0: one code per level step; 2.0: half the resolution, twice the range).
     A conversion is *clipped* when its unclipped code is below 0 or above ``max_code``. ``p_static_w`` is the
-    static (leakage) power of one ADC, drawn whether it converts or not.
+    static (leakage) power of one ADC, drawn whether it converts or not. ``area`` (``ADC_AREA_MODELS``) gives
+    the area of one ADC at its resolution (``area_parts``); a card without ``[adc.area]`` has none (0).
     """
 
     prefix: ClassVar[str] = "adc"
@@ -38,6 +40,15 @@ class AdcBase(Component):
                 f"adc.energy = {self.energy!r} is not an ADC energy model; allowed: {', '.join(ADC_ENERGY_MODELS)}"
             )
         self.energy.energy_j(self.bits, self.latency_s)
+        if not isinstance(self.area, tuple(ADC_AREA_MODELS.values())):
+            raise ValueError(
+                f"adc.area = {self.area!r} is not an ADC area model; allowed: {', '.join(ADC_AREA_MODELS)}"
+            )
+        self.area.area_at(self.bits)
+
+    def area_parts(self) -> dict[str, float]:
+        """Square metres of one ADC at its resolution, ``area.area_at(bits)``."""
+        return {"unit": self.area.area_at(self.bits)}
 
     @property
     def max_code(self) -> int:
@@ -99,6 +110,7 @@ class SarAdc(AdcBase):
     overhead_cycles: int = field(default=1, metadata={"unit": "count"})
     lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area: AdcAreaModel = field(default=NO_AREA, metadata={"section": "model"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_cycle_s", check_positive("adc.t_cycle_s", self.t_cycle_s))
@@ -125,6 +137,7 @@ class FlashAdc(AdcBase):
     t_conv_s: float = field(metadata={"unit": "s"})
     lsb_levels: float = field(default=1.0, metadata={"unit": "1"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area: AdcAreaModel = field(default=NO_AREA, metadata={"section": "model"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_conv_s", check_positive("adc.t_conv_s", self.t_conv_s))
@@ -142,9 +155,10 @@ ADC_MODELS: dict[str, type] = {"sar": SarAdc, "flash": FlashAdc}
 
 
 def adc_from_dict(d: dict) -> Adc:
-    """Build an ADC from ``{"kind": "sar" | "flash", **parameters, "energy": {"model": ..., ...}}`` (SI units).
+    """Build an ADC from ``{"kind": "sar" | "flash", **parameters, "energy": {"model": ..., ...}}`` (SI units),
+    optionally with ``"area": {"model": ..., ...}``.
 
-    ``energy`` may also be an energy-model object. Unknown kinds raise ``ValueError`` listing the valid ones.
+    ``energy`` and ``area`` may also be model objects. Unknown kinds raise ``ValueError`` listing the valid ones.
     """
     params = dict(d)
     kind = check_choice("adc.kind", params.pop("kind", None), ADC_MODELS)
@@ -153,4 +167,6 @@ def adc_from_dict(d: dict) -> Adc:
     check_keys("adc", params, [f.name for f in flds], [f.name for f in flds if f.default is MISSING])
     if isinstance(params.get("energy"), Mapping):
         params["energy"] = adc_energy_from_dict(params["energy"])
+    if isinstance(params.get("area"), Mapping):
+        params["area"] = adc_area_from_dict(params["area"])
     return cls(**params)

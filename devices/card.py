@@ -6,11 +6,12 @@ Card format (``devices/cards/<name>.toml``)::
     name = "isaac-2016"
     description = "..."
     [crossbar]  [cell]  [cell.variation]  [cell.drift]  [cell.disturb]  [dac]  [sample_hold]  [adc]  [adc.energy]
-    [shift_add]  [register]
+    [adc.area]  [shift_add]  [register]
 
 Inside a section each key is the dataclass field name with its SI suffix. A number is an inline table
 ``{ value = 30, unit = "pJ", source = "..." }`` (``value`` may be a list of numbers); the loader converts it to
-SI (prefixes f p n u µ m k M G on J W S s V A Hz Ohm/Ω; ``"1"``, ``"bit"``, ``"count"`` are dimensionless) and
+SI (prefixes f p n u µ m k M G on J W S s V A Hz Ohm/Ω; areas in ``m2`` with a length prefix, ``"um2"``, ``"mm2"``,
+``"nm2"`` (or ``m²``); ``"1"``, ``"bit"``, ``"count"`` are dimensionless) and
 checks the unit against the field's declared unit (``dataclasses.field(metadata={"unit": ...})``). A unit
 that is not one of these (e.g. ``"S^(1-k)"`` for polynomial coefficients) must be written exactly as the field
 declares it and is taken as SI. Enumerations (``kind = "sar"``, ``model = "table"``) are plain strings.
@@ -29,6 +30,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .adc import ADC_MODELS, Adc, adc_from_dict
+from .adc_area import ADC_AREA_MODELS
 from .component import Component
 from .adc_energy import ADC_ENERGY_MODELS
 from .crossbar import Crossbar
@@ -64,6 +66,7 @@ _SELECTED_SECTIONS: dict[str, tuple[str, dict[str, type]]] = {
     "cell.drift": ("model", DRIFT_MODELS),
     "cell.disturb": ("model", DISTURB_MODELS),
     "adc.energy": ("model", ADC_ENERGY_MODELS),
+    "adc.area": ("model", ADC_AREA_MODELS),
 }
 SECTIONS = ("crossbar", "cell", "dac", "sample_hold", "adc", "shift_add", "register")
 
@@ -76,6 +79,9 @@ def _dimension(unit: str) -> tuple[str, int] | None:
     """(dimension, power of ten) of a unit string, or None if it is not a recognised SI unit."""
     if unit in _DIMENSIONLESS:
         return "1", 0
+    for square in ("m2", "m²"):  # an area: the length prefix counts twice (1 µm² = 1e-12 m²)
+        if unit.endswith(square) and unit[: -len(square)] in _PREFIX_EXP10:
+            return "m2", 2 * _PREFIX_EXP10[unit[: -len(square)]]
     for base in sorted(_BASE_UNITS, key=len, reverse=True):
         if unit.endswith(base) and unit[: -len(base)] in _PREFIX_EXP10:
             return _BASE_UNITS[base], _PREFIX_EXP10[unit[: -len(base)]]
@@ -106,7 +112,9 @@ def to_si(label: str, qualified: str, value: object, unit: object, field_unit: s
             raise ValueError(f"card '{label}': {qualified} has unit '{unit}'; allowed only '{field_unit}' (SI)")
         exp10 = 0
     elif got is None or got[0] != want[0]:
-        need = "dimensionless ('1', 'bit' or 'count')" if want[0] == "1" else f"'{want[0]}' (with an SI prefix)"
+        need = ("dimensionless ('1', 'bit' or 'count')" if want[0] == "1"
+                else "area ('m2' with a length prefix: 'um2', 'mm2', ...)" if want[0] == "m2"
+                else f"'{want[0]}' (with an SI prefix)")
         raise ValueError(f"card '{label}': {qualified} has unit '{unit}'; allowed a unit of {need}")
     else:
         exp10 = got[1]
@@ -379,7 +387,43 @@ class DeviceCard:
             "adc_latency_s": conv.latency_s,
             "columns_per_adc": xb.columns_per_adc,
             "n_adcs": xb.n_adcs,
+            "cell_area_m2": xb.cell_area_m2,
+            "array_area_m2": xb.area_parts()["unit"],
+            "dac_area_m2": self.dac.area_m2,
+            "sample_hold_area_m2": self.sample_hold.area_m2,
+            "adc_area_m2": adc.area_parts()["unit"],
+            "adc_area_law": _area_law(adc.area),
+            "shift_add_area_m2": self.shift_add.area_m2,
+            "pool_area_m2": self.shift_add.area_pool_m2,
+            "register_area_m2": self.register.area_m2,
+            "tile_area_m2": self.instances_area_m2(self.tile_instances()),
         }
+
+    def tile_instances(self) -> dict[str, dict[str, int]]:
+        """Instances of each component part that one crossbar (memsim's tile) brings with it: its array, a
+        driver per row, a sample-and-hold per column, ``n_adcs = ceil(cols/columns_per_adc)`` ADCs, one
+        shift-and-add unit per ADC and one register set. The same instances draw static power
+        (``memsim.engine.posting.static_units``) and occupy area (``memsim.area``)."""
+        xb = self.crossbar
+        return {"dac": {"unit": xb.rows}, "crossbar": {"unit": 1}, "sample_hold": {"unit": xb.cols},
+                "adc": {"unit": xb.n_adcs}, "shift_add": {"unit": xb.n_adcs}, "register": {"unit": 1}}
+
+    def stage_instances(self, pools: bool) -> dict[str, dict[str, int]]:
+        """Instances of a crossbar layer's digital stage: one reduction unit (a shift-and-add unit), one register
+        set and, when the layer hosts pooling (``pools``), one pooling unit."""
+        return {"shift_add": {"unit": 1, "pool": int(bool(pools))}, "register": {"unit": 1}}
+
+    def instances_area_m2(self, instances: Mapping[str, Mapping[str, int]]) -> float:
+        """Square metres of ``instances`` (component -> part -> count): Σ count × the part's area."""
+        return sum(self.area_by_component_m2(instances).values())
+
+    def area_by_component_m2(self, instances: Mapping[str, Mapping[str, int]]) -> dict[str, float]:
+        """Square metres of ``instances`` per component (ledger order; components without instances are 0)."""
+        out = {}
+        for name, component in self.components().items():
+            parts = component.area_parts()
+            out[name] = float(sum(count * parts[part] for part, count in instances.get(name, {}).items()))
+        return out
 
     def components(self) -> dict[str, Component]:
         """The priced components in ledger order (``memsim.devices.vocabulary.COMPONENTS``), by name."""
@@ -418,6 +462,14 @@ class DeviceCard:
         check_keys(f"card '{label}'", d, ("schema_version", "name", "description", "sources", *SECTIONS), ())
         sources = dict(d.get("sources", {}))
         return _build_card(label, d.get("name"), d.get("description"), d, sources)
+
+
+def _area_law(area) -> str:
+    """The ADC area model in one line for ``memsim devices``."""
+    if area.model == "linear":
+        return f"linear: {area.area_fixed_m2 * 1e12:.4g} µm² + {area.area_per_bit_m2 * 1e12:.4g} µm² × bits"
+    pairs = ", ".join(f"{b} b {a * 1e12:.4g}" for b, a in zip(area.table_bits, area.area_m2, strict=True))
+    return f"table: {pairs} µm²"
 
 
 def _cards_dir():

@@ -9,6 +9,11 @@ classes, the actions are discoverable from the class: ``actions()`` lists them, 
 declaration order, then the ones every component has (``static``). Everything in memsim that names
 components or actions (the ledger's checks, the trace's enumerations, the timing, the plots) derives from
 these declarations through ``memsim.devices.vocabulary``.
+
+Area is declared the same way: ``area_parts()`` gives the area of one instance of each *part* of the
+component (``"unit"`` for every component; the shift-and-add adds a ``"pool"`` unit), in square metres, from
+the card's ``area_m2`` fields. How many instances a mapped network occupies is the architecture's business
+(``memsim.area``), which counts the same instances that draw static power.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ class Component:
     """Base of every component that posts to the ledger (a mixin of frozen dataclasses).
 
     Subclasses set ``prefix`` and give a ``p_static_w`` field: the static (leakage) power of one instance,
-    drawn whether it acts or not.
+    drawn whether it acts or not, and an ``area_m2`` field: the silicon area of one instance (0 where the card's
+    sources give none).
     """
 
     prefix: ClassVar[str] = ""
@@ -78,6 +84,12 @@ class Component:
         if name not in names:
             raise ValueError(f"{self.prefix} action {name!r} is unknown; allowed: {', '.join(names)}")
         return getattr(self, f"{name}_cost")(**arguments)
+
+    def area_parts(self) -> dict[str, float]:
+        """Square metres of one instance of each part of the component: ``{"unit": area_m2}`` unless a component
+        says otherwise (the crossbar adds its cells, the ADC follows its resolution, the shift-and-add has a
+        pooling unit too)."""
+        return {"unit": self.area_m2}
 
     @action("instance of the component over one chip run")
     def static_cost(self, run_time_s: float) -> Cost:

@@ -35,8 +35,11 @@ class Crossbar(Component):
       floor and the digital side subtracts ``floor(b/m + 1/2)``, ``b = (g_min/Δg)·Σ_i x_i``, from every code
       (``Σ_i x_i`` is the popcount of the drives). Source: memsim's own modelling option, not a figure of
       a published design; both shipped cards keep ``"column"``.
+    Area of one crossbar (``area_parts``): ``rows·cols·cell_area_m2 + area_m2``, the cells (one memristor
+    cell's footprint, e.g. ``4F × 12F`` for NeuroSim's 1T1R cell) plus whatever the array itself carries that
+    no other component prices (``area_m2``; its DACs, sample-and-holds and ADCs are their own components).
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
-    ``p_static_w >= 0``; ``reference`` in ``REFERENCE_MODES``.
+    ``p_static_w >= 0``; ``cell_area_m2``, ``area_m2 >= 0``; ``reference`` in ``REFERENCE_MODES``.
     """
 
     prefix: ClassVar[str] = "crossbar"
@@ -48,6 +51,8 @@ class Crossbar(Component):
     t_read_s: float = field(metadata={"unit": "s"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
     reference: str = "column"
+    cell_area_m2: float = field(default=0.0, metadata={"unit": "m2"})
+    area_m2: float = field(default=0.0, metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -59,6 +64,12 @@ class Crossbar(Component):
         object.__setattr__(self, "t_read_s", check_positive(f"{p}.t_read_s", self.t_read_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
         check_choice(f"{p}.reference", self.reference, REFERENCE_MODES)
+        object.__setattr__(self, "cell_area_m2", check_nonnegative(f"{p}.cell_area_m2", self.cell_area_m2))
+        object.__setattr__(self, "area_m2", check_nonnegative(f"{p}.area_m2", self.area_m2))
+
+    def area_parts(self) -> dict[str, float]:
+        """Square metres of one crossbar: its cells, ``rows·cols·cell_area_m2``, plus ``area_m2``."""
+        return {"unit": self.rows * self.cols * self.cell_area_m2 + self.area_m2}
 
     @property
     def n_adcs(self) -> int:

@@ -21,8 +21,8 @@ class Dac(Component):
     ``t_drive_s`` (ISAAC, Shafiee et al., ISCA 2016, Table 6: 4 mW for 8×128 1-bit DACs, 0.39 pJ per driven row
     per cycle). A row whose code
     is 0 is not driven and costs nothing; the caller counts driven rows. ``p_static_w``: static power of one
-    row's driver. Validity: ``bits`` 1..8,
-    ``e_drive_j >= 0``, ``t_drive_s >= 0``.
+    row's driver; ``area_m2``: area of one row's driver. Validity: ``bits`` 1..8,
+    ``e_drive_j >= 0``, ``t_drive_s >= 0``, ``area_m2 >= 0``.
     """
 
     prefix: ClassVar[str] = "dac"
@@ -30,12 +30,14 @@ class Dac(Component):
     e_drive_j: float = field(metadata={"unit": "J"})
     t_drive_s: float = field(metadata={"unit": "s"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area_m2: float = field(default=0.0, metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
         check_int(f"{self.prefix}.bits", self.bits, 1, 8)
         object.__setattr__(self, "e_drive_j", check_nonnegative(f"{self.prefix}.e_drive_j", self.e_drive_j))
         object.__setattr__(self, "t_drive_s", check_nonnegative(f"{self.prefix}.t_drive_s", self.t_drive_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{self.prefix}.p_static_w", self.p_static_w))
+        object.__setattr__(self, "area_m2", check_nonnegative(f"{self.prefix}.area_m2", self.area_m2))
 
     @property
     def max_code(self) -> int:

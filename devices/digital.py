@@ -17,7 +17,9 @@ class ShiftAdd(Component):
     ``A += ±2**(d·t + c·s)·code`` (docs/datapath.md §Shift-and-add); cost per operation ``Cost(e_op_j, t_op_s)``
     (ISAAC, Shafiee et al., ISCA 2016, Table 6: 0.2 mW for 4 units per IMA; docs/devices.md §Shift-and-add).
     ``p_static_w``: static power of one unit (memsim
-    counts one unit per ADC, following its conversions, and one per layer for the digital reduction).
+    counts one unit per ADC, following its conversions, and one per layer for the digital reduction);
+    ``area_m2``: area of one such unit; ``area_pool_m2``: area of the pooling unit of a layer's digital stage
+    (one per layer that hosts pooling; ISAAC, Shafiee et al., ISCA 2016, Table 6: one max-pool unit per tile).
     Validity: every field ``>= 0``.
     """
 
@@ -25,11 +27,19 @@ class ShiftAdd(Component):
     e_op_j: float = field(metadata={"unit": "J"})
     t_op_s: float = field(metadata={"unit": "s"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area_m2: float = field(default=0.0, metadata={"unit": "m2"})
+    area_pool_m2: float = field(default=0.0, metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "e_op_j", check_nonnegative(f"{self.prefix}.e_op_j", self.e_op_j))
         object.__setattr__(self, "t_op_s", check_nonnegative(f"{self.prefix}.t_op_s", self.t_op_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{self.prefix}.p_static_w", self.p_static_w))
+        for name in ("area_m2", "area_pool_m2"):
+            object.__setattr__(self, name, check_nonnegative(f"{self.prefix}.{name}", getattr(self, name)))
+
+    def area_parts(self) -> dict[str, float]:
+        """Square metres of one shift-and-add unit (``"unit"``) and of one layer's pooling unit (``"pool"``)."""
+        return {"unit": self.area_m2, "pool": self.area_pool_m2}
 
     @action("code shifted and added into a tile's partial sums (one per conversion)")
     def shift_add_cost(self) -> Cost:
@@ -58,7 +68,8 @@ class Register(Component):
     output vectors). A tile's own registers are priced per use: ``e_feed_bit_j`` per input bit its input
     register hands to the DACs in one read (``feed_cost``), ``e_accumulate_j`` per shift-and-add result
     accumulated into its output register (``accumulate_cost``); ``p_static_w`` is the static power of one
-    register set (memsim counts one per tile and one per layer). Validity: every field ``>= 0``;
+    register set (memsim counts one per tile and one per layer) and ``area_m2`` its area. Validity: every field
+    ``>= 0``;
     ``n_bits >= 0``.
     """
 
@@ -68,10 +79,11 @@ class Register(Component):
     e_feed_bit_j: float = field(default=0.0, metadata={"unit": "J"})
     e_accumulate_j: float = field(default=0.0, metadata={"unit": "J"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area_m2: float = field(default=0.0, metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
         p = self.prefix
-        for name in ("e_bit_j", "t_access_s", "e_feed_bit_j", "e_accumulate_j", "p_static_w"):
+        for name in ("e_bit_j", "t_access_s", "e_feed_bit_j", "e_accumulate_j", "p_static_w", "area_m2"):
             object.__setattr__(self, name, check_nonnegative(f"{p}.{name}", getattr(self, name)))
 
     def access_cost(self, n_bits: int) -> Cost:

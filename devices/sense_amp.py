@@ -20,7 +20,7 @@ class SampleHold(Component):
     8×128 units at a
     100 ns cycle, about 1 fJ per sample). Offset: ``I_sampled = I_column + I_off``, ``I_off ~ N(0,
     offset_sigma_a²)`` drawn once per chip instance and column (a static mismatch, memsim's model).
-    ``p_static_w``: static power of one column's sample-and-hold.
+    ``p_static_w``: static power of one column's sample-and-hold; ``area_m2``: its area.
     Validity: all fields ``>= 0``.
     """
 
@@ -29,6 +29,7 @@ class SampleHold(Component):
     t_sample_s: float = field(metadata={"unit": "s"})
     offset_sigma_a: float = field(default=0.0, metadata={"unit": "A"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
+    area_m2: float = field(default=0.0, metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -36,6 +37,7 @@ class SampleHold(Component):
         object.__setattr__(self, "t_sample_s", check_nonnegative(f"{p}.t_sample_s", self.t_sample_s))
         object.__setattr__(self, "offset_sigma_a", check_nonnegative(f"{p}.offset_sigma_a", self.offset_sigma_a))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
+        object.__setattr__(self, "area_m2", check_nonnegative(f"{p}.area_m2", self.area_m2))
 
     @action("column sample (one per conversion)")
     def sample_cost(self) -> Cost:

@@ -14,6 +14,10 @@ accumulates per inference:
   joule as the ICCAD 2024 planner's authors define it, AICAS 2023);
 - ``adc_conversions = ⌊Σ conversions / C⌋`` per chip run and ``adc_clip_rate = (Σ clipped / C) / adc_conversions``
   (0 without conversions);
+- ``tops_per_w = ops / E / 1e12`` (tera-operations per joule, i.e. per second per watt);
+- with the chip area ``A`` of the mapped network (``memsim.area``; m²): ``tops_per_mm2 = 2·M·throughput / 1e12 /
+  (A / 1e-6)`` (measured steady-state throughput over the occupied area) and ``cope_gop_per_j_per_mm2 =
+  cope_gop_per_j / (A / 1e-6)``; both left out when the area is unknown (0, or a trace written before areas);
 - latency, first-inference latency, throughput and the utilization of each component kind: means over chips;
   sources without the pipeline's per-chip figures (traces before schema 3, whose engine ran the layers one
   after another) get ``latency_s = T / N`` and ``throughput_inf_per_s = N / T`` from the run time ``T``.
@@ -40,7 +44,9 @@ class RunMeasurements:
     the ``*_per_chip`` sequences have one entry per chip instance, in chip order; ``stages_s`` holds
     ``(latency_s, period_s[, vectors, input_buffer_bits])`` of every layer's pipeline stage (chip 0's): one
     inference's latency through the stage, the time between inferences it allows, its crossbar input vectors
-    per inference and the line buffer its input needs (bits).
+    per inference and the line buffer its input needs (bits). ``area_m2``, ``area_by_component_m2`` and
+    ``area_by_layer`` are the chip area of the mapped network (``memsim.area.area_figures``), None when the
+    source holds none.
     """
 
     card: str | None
@@ -69,6 +75,9 @@ class RunMeasurements:
     stages_s: Sequence[tuple] | None = None
     age_s: float | None = None
     classes: int | None = None
+    area_m2: float | None = None
+    area_by_component_m2: Mapping[str, float] | None = None
+    area_by_layer: Sequence[Mapping] | None = None
 
     def __post_init__(self) -> None:
         chips = len(self.accuracy_per_chip)
@@ -82,7 +91,8 @@ class RunMeasurements:
 
 
 # Figures that only some sources hold: left out of ``headline_figures`` when the source gives ``None``.
-OPTIONAL_FIGURES = ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s", "classes")
+OPTIONAL_FIGURES = ("latency_first_s", "utilization", "static_energy_j", "stages", "age_s", "classes", "area_m2",
+                    "area_by_component_m2", "area_by_layer", "tops_per_mm2", "cope_gop_per_j_per_mm2")
 CLIP_WARNING_RATE = 0.01  # a run whose conversions clip more often than this gets a warning
 
 
@@ -127,6 +137,8 @@ def headline_figures(m: RunMeasurements) -> dict:
     if m.utilization_per_chip is not None:
         kinds = dict.fromkeys(k for u in m.utilization_per_chip for k in u)
         utilization = {k: _mean([u.get(k, 0.0) for u in m.utilization_per_chip]) for k in kinds}
+    cope = metrics.cope_gop_per_j(float(acc.mean()), ops, m.energy_j)
+    area_mm2 = m.area_m2 * 1e6 if m.area_m2 else None
     figures = {
         "card": m.card,
         "network": m.network,
@@ -158,7 +170,13 @@ def headline_figures(m: RunMeasurements) -> dict:
             for i, st in enumerate(m.stages_s)
         ],
         "age_s": m.age_s,
-        "cope_gop_per_j": metrics.cope_gop_per_j(float(acc.mean()), ops, m.energy_j),
+        "cope_gop_per_j": cope,
+        "tops_per_w": metrics.tops_per_w(ops, m.energy_j),
+        "area_m2": m.area_m2,
+        "area_by_component_m2": None if m.area_by_component_m2 is None else dict(m.area_by_component_m2),
+        "area_by_layer": None if m.area_by_layer is None else [dict(la) for la in m.area_by_layer],
+        "tops_per_mm2": None if area_mm2 is None else 2 * m.macs_per_inference * throughput / 1e12 / area_mm2,
+        "cope_gop_per_j_per_mm2": None if area_mm2 is None else cope / area_mm2,
         "adc_conversions": conversions,
         "adc_clip_rate": clipped / conversions if conversions else 0.0,
         "classes": m.classes,

@@ -6,6 +6,7 @@
 - operations: 2 × multiply-accumulates (one multiply and one add each) × inferences;
 - COPE, correct operations per unit energy: ``accuracy × operations / energy`` in GOP/J (the definition of
   the ICCAD 2024 authors' group, AICAS 2023);
+- TOPS/W: operations per joule / 1e12;
 - bit-exact output rate: the fraction of all layer outputs equal to the zero-variation integer reference.
 """
 
@@ -35,6 +36,13 @@ def cope_gop_per_j(acc: float, ops: int, energy_j: float) -> float:
     if energy_j <= 0:
         return float("nan")
     return acc * ops / energy_j / 1e9
+
+
+def tops_per_w(ops: int, energy_j: float) -> float:
+    """Tera-operations per joule (TOPS/W: operations per second per watt), ``ops / energy / 1e12``."""
+    if energy_j <= 0:
+        return float("nan")
+    return ops / energy_j / 1e12
 
 
 def bit_exact_rate(outputs: tuple[np.ndarray, ...], reference: list[np.ndarray]) -> float:

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from memsim import metrics
+from memsim.area import area_figures, chip_area
 from memsim.devices.card import DeviceCard
 from memsim.aging import age_chip
 from memsim.chip import ChipDesign, design_chip, plan_discards, program_chip
@@ -161,6 +162,7 @@ class SimResult:
         component, for the static energy and for the run time (fs)."""
         chips = self.chips
         n_chips = len(chips)
+        area = area_figures(chip_area(self.design))
         return headline_figures(RunMeasurements(
             card=self.card.name,
             network=self.workload.network.name,
@@ -189,6 +191,7 @@ class SimResult:
                            for latency, period, vectors, buffer in chips[0].stages),
             age_s=self.config.age_s,
             classes=self.n_classes if self.n_classes <= CONFUSION_MAX_CLASSES else None,
+            **area,
         ))
 
 

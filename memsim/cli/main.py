@@ -20,7 +20,7 @@ from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
 from memsim.files import interruptible
 from memsim.ledger import Ledger
-from memsim.trace.report import accuracy_lines, energy_lines, operation_lines, si, timing_lines
+from memsim.trace.report import accuracy_lines, area_lines, energy_lines, operation_lines, si, timing_lines
 
 
 def _summary_text(s: dict) -> str:
@@ -35,6 +35,9 @@ def _summary_text(s: dict) -> str:
         "",
         *timing_lines(s),
         *operation_lines(s),
+        "",
+        *area_lines(s),
+        "",
         f"trace                     {s['trace'] or '(none)'}",
     ]
     return "\n".join(lines)
@@ -125,7 +128,10 @@ def devices(show_actions: bool, as_json: bool) -> None:
     for name, summary in cards.items():
         click.echo(name)
         for key, value in summary.items():
-            shown = si(value, units[key]) if key in units else value
+            if key.endswith("area_m2"):
+                shown = f"{value * 1e12:.4g} µm²"
+            else:
+                shown = si(value, units[key]) if key in units else value
             click.echo(f"  {key:<20} {shown}")
 
 

@@ -45,10 +45,11 @@ def static_energy_zj(power_w: float, units: int, run_fs: int) -> int:
 def static_units(card, tiles: int, layers: int) -> dict[str, int]:
     """Instances that draw each component's ``p_static_w``: per tile ``rows`` DACs, one array, ``cols``
     sample-and-holds, ``n_adcs`` ADCs and shift-and-adds, one register set; per layer one reduction unit
-    and one register set."""
-    xbar = card.crossbar
-    return {"dac": tiles * xbar.rows, "crossbar": tiles, "sample_hold": tiles * xbar.cols,
-            "adc": tiles * xbar.n_adcs, "shift_add": tiles * xbar.n_adcs + layers, "register": tiles + layers}
+    and one register set (``DeviceCard.tile_instances``, ``DeviceCard.stage_instances``: the instances that
+    occupy area, ``memsim.area``). A pooling unit draws no static power of its own (the card gives it none)."""
+    tile, stage = card.tile_instances(), card.stage_instances(pools=False)
+    return {kind: tiles * tile.get(kind, {}).get("unit", 0) + layers * stage.get(kind, {}).get("unit", 0)
+            for kind in card.components()}
 
 
 def static_rows(card, tiles: int, layers: int, run_fs: int) -> dict[str, tuple]:

@@ -23,24 +23,26 @@ from memsim.files import atomic_write, check_writable
 from memsim.sweep.spec import SweepSpec
 from memsim.sweep.units import Unit
 
-PART_SCHEMA = 1
+PART_SCHEMA = 2  # 2: rows carry the chip area (area_m2, tops_per_w, tops_per_mm2)
 CONNECT_TIMEOUT_S = 30  # how long --scheduler waits for the scheduler to answer
 # The figures of every row, in the table's order (after point, chip, the axes and the energy by component).
 FIGURES = ("accuracy_hw", "bit_exact_rate", "accuracy_float", "accuracy_quantized", "energy_j",
            "energy_per_inference_j", "static_energy_j", "latency_s", "latency_first_s", "throughput_inf_per_s",
            "run_time_s", "cope_gop_per_j", "adc_conversions", "adc_clip_rate", "inferences", "macs_per_inference",
-           "tiles", "events")
+           "tiles", "events", "area_m2", "tops_per_w", "tops_per_mm2")
 
 
 def unit_rows(config_json: str, start: int, stop: int, threads: int = 0, trace: str = "") -> list[dict]:
     """Simulate chips ``start .. stop-1`` of the point whose config is ``config_json``; one row per chip: the
-    headline figures of that chip alone (``memsim.figures.headline_figures``) and its energy by component
-    (``energy_<component>_j``). Runs in a worker process; ``threads`` (0: the config's) is the worker's share of
-    the cores, for the datapath (unless the config sets threads) and BLAS; ``trace``: the unit's HDF5 trace."""
+    headline figures of that chip alone (``memsim.figures.headline_figures``), its energy by component
+    (``energy_<component>_j``) and the chip area by component (``area_<component>_m2``, the mapping's). Runs
+    in a worker process; ``threads`` (0: the config's) is the worker's share of the cores, for the datapath
+    (unless the config sets threads) and BLAS; ``trace``: the unit's HDF5 trace."""
     from contextlib import nullcontext
 
     from threadpoolctl import threadpool_limits
 
+    from memsim.area import area_figures, chip_area
     from memsim.config import SimConfig
     from memsim.figures import RunMeasurements, headline_figures
     from memsim.ledger import FS_PER_S, ZJ_PER_J, Ledger
@@ -64,6 +66,7 @@ def unit_rows(config_json: str, start: int, stop: int, threads: int = 0, trace: 
         if writer is not None:
             writer.abort()
     rows = []
+    area = area_figures(chip_area(result.design))
     counts = {c.chip: ledger.counts(chip=c.chip).get(("adc", "convert"), 0) for c in result.chips}
     for c in result.chips:
         by_component = {k: v / ZJ_PER_J for k, v in ledger.by("component", chip=c.chip).items()}
@@ -77,9 +80,10 @@ def unit_rows(config_json: str, start: int, stop: int, threads: int = 0, trace: 
             adc_clipped_total=sum(c.clipped), tiles=result.design.tiles, events=c.events, trace=None,
             latency_s_per_chip=(c.latency_s,), first_latency_s_per_chip=(c.first_latency_s,),
             throughput_inf_per_s_per_chip=(c.throughput_inf_per_s,), static_energy_j=sum(c.static_zj.values())
-            / ZJ_PER_J))
-        row = {"chip": c.chip, **{k: figures[k] for k in FIGURES}}
+            / ZJ_PER_J, **area))
+        row = {"chip": c.chip, **{k: figures.get(k, "") for k in FIGURES}}
         row.update({f"energy_{k}_j": v for k, v in sorted(by_component.items())})
+        row.update({f"area_{k}_m2": v for k, v in sorted(area["area_by_component_m2"].items())})
         rows.append(row)
     return rows
 
@@ -126,16 +130,19 @@ def table_rows(spec: SweepSpec, done: dict[str, list[dict]]) -> tuple[list[str],
     names = spec.axis_names
     rows = []
     components: dict[str, None] = {}
+    areas: dict[str, None] = {}
     for unit in spec.units():
         for r in done.get(unit.id, ()):
             rows.append((unit.point, r))
             components.update(dict.fromkeys(k for k in r if k.startswith("energy_") and k not in FIGURES))
-    components = sorted(components)
-    columns = ["point", "chip", *names, *FIGURES[:7], *components, *FIGURES[7:], "point_id"]
+            areas.update(dict.fromkeys(k for k in r if k.startswith("area_") and k not in FIGURES))
+    components, areas = sorted(components), sorted(areas)
+    columns = ["point", "chip", *names, *FIGURES[:7], *components, *FIGURES[7:], *areas, "point_id"]
     out = []
     for point, r in sorted(rows, key=lambda pr: (pr[0].index, pr[1]["chip"])):
         values = [point.index, r["chip"], *point.values, *(r[k] for k in FIGURES[:7]),
-                  *(r.get(k, 0.0) for k in components), *(r[k] for k in FIGURES[7:]), point.id]
+                  *(r.get(k, 0.0) for k in components), *(r[k] for k in FIGURES[7:]),
+                  *(r.get(k, 0.0) for k in areas), point.id]
         out.append([_cell(v) for v in values])
     return columns, out
 

@@ -215,6 +215,9 @@ def _summary(parts: list[Trace], config: dict, ledger: list[dict]) -> dict:
                        for lat, period, vectors, buffer in ledger[0]["stages"]),
         age_s=config.get("timing", {}).get("age_s"),
         classes=s.get("classes"),
+        area_m2=s.get("area_m2"),  # the mapping's, the same in every piece
+        area_by_component_m2=s.get("area_by_component_m2"),
+        area_by_layer=s.get("area_by_layer"),
     ))
 
 

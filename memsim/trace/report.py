@@ -7,8 +7,9 @@ per layer, config and cards). Every figure is recomputed from the trace's tables
 from the event table (the ledger), latency and throughput from the per-chip table (the pipeline's figures
 since schema 3; the chips' run times per inference before), utilization from its table, accuracy from the
 per-chip table. Only what no table holds comes from the run's metadata: the float and quantized accuracies,
-the number of inferences, the card, network and dataset names and the pipeline stages (the ``summary``
-attribute), and the drift age (the ``config`` attribute's ``timing.age_s``). Energies and times are per chip
+the number of inferences, the card, network and dataset names, the pipeline stages and the chip area (the
+``summary`` attribute; no area in traces written before memsim reported it), and the drift age (the ``config``
+attribute's ``timing.age_s``). Energies and times are per chip
 run, averaged over chip instances, like ``memsim simulate``'s; energies are sums of the tables' float joules,
 so they agree with ``memsim simulate``'s exact-integer figures to float rounding. Since schema 4 the summary
 adds the confusion matrix and the accuracy per class, from the ``/confusion`` table.
@@ -141,6 +142,9 @@ def measurements(trace: Trace) -> RunMeasurements:
             for st in stages),
         age_s=_age_s(trace.config),
         classes=meta.get("classes"),
+        area_m2=meta.get("area_m2"),
+        area_by_component_m2=meta.get("area_by_component_m2"),
+        area_by_layer=meta.get("area_by_layer"),
     )
 
 
@@ -192,6 +196,9 @@ HEADLINE = (
     ("throughput_inf_per_s", "throughput", "inferences/s", "g"),
     ("ops", "operations per chip run", "1", "g"),
     ("cope_gop_per_j", "COPE", "GOP/J", "g"),
+    ("tops_per_w", "TOPS/W", "TOPS/W", "g"),
+    ("area_m2", "chip area", "mm²", "mm2"),
+    ("tops_per_mm2", "TOPS/mm²", "TOPS/mm²", "g"),
     ("adc_clip_rate", "ADC clip rate", "1", "pct"),
 )
 
@@ -214,6 +221,8 @@ def show(value, unit: str, style: str) -> str:
         return f"{100 * value:.2f} %"
     if style == "si":
         return si(value, unit)
+    if style == "mm2":  # an area in m², shown in mm²
+        return f"{value * 1e6:.4g} mm²"
     return f"{value:.4g}" + ("" if unit == "1" else f" {unit}")
 
 
@@ -281,11 +290,39 @@ def timing_lines(s: dict) -> list[str]:
     return lines
 
 
+def area_lines(s: dict) -> list[str]:
+    """Chip area of the mapped network: the total, per component kind (largest first, with its share) and per
+    layer (tiles, ADCs); nothing for a source without area."""
+    if "area_m2" not in s:
+        return []
+    total = s["area_m2"] or 1.0
+    mm2 = lambda a: f"{a * 1e6:.4g} mm²"  # noqa: E731
+    lines = [f"chip area                 {mm2(s['area_m2'])}  (occupied tiles with their periphery and the layers' "
+             "digital stages; no buffers, buses or routers)"]
+    lines.append("  by component")
+    lines += [f"    {comp:<20}  {mm2(a):>14}  {100 * a / total:5.1f} %"
+              for comp, a in sorted(s["area_by_component_m2"].items(), key=lambda kv: -kv[1]) if a > 0]
+    layers = s.get("area_by_layer") or ()
+    if layers:
+        lines.append("  by layer")
+    for la in layers:
+        tiles = f"{la['tiles']} tile{'s' if la['tiles'] != 1 else ''}, {la['adcs']} ADC{'s' if la['adcs'] != 1 else ''}"
+        share = 100 * la["area_m2"] / total
+        lines.append(f"    layer {la['layer']:<3} {tiles:<16}  {mm2(la['area_m2']):>14}  {share:5.1f} %")
+    return lines
+
+
 def operation_lines(s: dict) -> list[str]:
-    """Operations, COPE and ADC conversions."""
+    """Operations, COPE, TOPS/W (and per area) and ADC conversions."""
+    per_area = []
+    if "tops_per_mm2" in s:
+        per_area = [f"TOPS/mm²                  {s['tops_per_mm2']:.4g}  (operations × throughput / chip area)",
+                    f"COPE per mm²              {s['cope_gop_per_j_per_mm2']:.4g} GOP/J/mm²"]
     return [
         f"operations                {s['ops']:,} ({s['macs_per_inference']:,} MACs per inference × 2)",
         f"COPE                      {s['cope_gop_per_j']:.4g} GOP/J  (accuracy × operations / energy)",
+        f"TOPS/W                    {s['tops_per_w']:.4g}  (operations / energy)",
+        *per_area,
         f"ADC conversions           {s['adc_conversions']:,} per chip run, {show(s['adc_clip_rate'], '1', 'pct')} "
         "clipped",
     ]
@@ -341,7 +378,10 @@ def summary_text(s: dict) -> str:
     for r in s["energy_by_layer"]:
         shape = f"layer {r['layer']} ({r['rows']} → {r['outputs']}, {r['tiles']} tile{'s' if r['tiles'] != 1 else ''})"
         lines.append(f"    {shape:<28}  {si(r['energy_j'], 'J'):>10}  {100 * r['share']:5.1f} %")
-    lines += ["", *timing_lines(s), *operation_lines(s), "", "config"]
+    lines += ["", *timing_lines(s), *operation_lines(s)]
+    if "area_m2" in s:
+        lines += ["", *area_lines(s)]
+    lines += ["", "config"]
     lines += [f"  {k} = {v}" for k, v in flatten(s["config"]).items()]
     for name, card in s["cards"].items():
         lines += ["", f"card {name}: {card.get('description', '')}"]

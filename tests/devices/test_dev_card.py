@@ -179,8 +179,8 @@ def test_wrong_unit_dimension_is_an_error(tmp_path):
 
 def test_unknown_key_and_range_error_name_card(tmp_path):
     path = write_variant(tmp_path, "dac", "voltage_v", 'voltage_v = { value = 1, unit = "V", source = "x" }')
-    with pytest.raises(ValueError, match=r"unknown key 'dac\.voltage_v'; allowed: bits, e_drive_j, p_static_w, "
-                                         r"t_drive_s"):
+    with pytest.raises(ValueError, match=r"unknown key 'dac\.voltage_v'; allowed: area_m2, bits, e_drive_j, "
+                                         r"p_static_w, t_drive_s"):
         load_card(path)
     path = write_variant(tmp_path, "cell", "bits_per_cell", 'bits_per_cell = { value = 9, unit = "bit", source = "x" }')
     msg = r"^card '.*variant\.toml': cell\.bits_per_cell = 9 is out of range; allowed 1\.\.8$"

@@ -64,7 +64,9 @@ def test_periphery_is_isaac_with_its_sources():
         assert getattr(milo, section) == getattr(isaac, section)
     assert milo.cell.drift == isaac.cell.drift and milo.cell.disturb == isaac.cell.disturb
     shared = {k: v for k, v in isaac.sources.items() if not k.startswith("cell.")}
-    assert shared == {k: v for k, v in milo.sources.items() if not k.startswith("cell.")}
+    # The areas are taken from isaac-2016 ({ from = "isaac-2016" }): their sources name the card they came from.
+    assert shared == {k: v.removeprefix("isaac-2016: ") for k, v in milo.sources.items() if not k.startswith("cell.")}
+    assert milo.sources["adc.area.area_m2"] == "isaac-2016: " + isaac.sources["adc.area.area_m2"]
 
 
 def test_sigma_scale_multiplies_the_card_sigma_and_says_so_in_the_sources():

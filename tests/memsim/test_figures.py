@@ -14,6 +14,7 @@ SIMULATE_KEYS = [
     "accuracy_hw", "accuracy_hw_std", "accuracy_hw_per_chip", "bit_exact_rate", "macs_per_inference", "macs", "ops",
     "energy_j", "energy_per_inference_j", "energy_by_component_j", "latency_s", "latency_first_s",
     "throughput_inf_per_s", "run_time_s", "utilization", "static_energy_j", "stages", "age_s", "cope_gop_per_j",
+    "tops_per_w", "area_m2", "area_by_component_m2", "area_by_layer", "tops_per_mm2", "cope_gop_per_j_per_mm2",
     "adc_conversions", "adc_clip_rate", "classes", "tiles", "events", "trace", "warnings",
 ]
 
@@ -29,6 +30,8 @@ def measured(**changes) -> RunMeasurements:
         throughput_inf_per_s_per_chip=(1e5, 3e5),
         utilization_per_chip=({"dac": 0.2, "adc": 0.5}, {"dac": 0.4, "adc": 0.7}),
         static_energy_j=1e-10, stages_s=((1e-6, 8e-7), (9e-7, 5e-7)), age_s=60.0,
+        area_m2=2e-6, area_by_component_m2={"dac": 0.5e-6, "adc": 1.5e-6},
+        area_by_layer=({"layer": 0, "tiles": 3, "adcs": 3, "area_m2": 2e-6},),
     )
     return replace(m, **changes)
 
@@ -58,6 +61,17 @@ def test_every_figure_from_known_numbers():
                            {"layer": 1, "latency_s": 9e-7, "period_s": 5e-7}]
     assert (f["run_time_s"], f["static_energy_j"], f["age_s"]) == (1e-3, 1e-10, 60.0)
     assert (f["tiles"], f["events"], f["trace"]) == (3, 12, "run.h5")
+    # TOPS/W = 10 000 operations / 2 nJ / 1e12 = 5; over 2 mm²: 2 × 50 MACs × 2e5 inferences/s = 2e7 op/s
+    # = 2e-5 TOPS, / 2 mm² = 1e-5 TOPS/mm²; COPE per mm² = 4250 / 2 = 2125.
+    assert f["tops_per_w"] == pytest.approx(5.0, rel=1e-12, abs=0)
+    assert f["area_m2"] == 2e-6 and f["area_by_component_m2"] == {"dac": 0.5e-6, "adc": 1.5e-6}
+    assert f["tops_per_mm2"] == pytest.approx(1e-5, rel=1e-12, abs=0)
+    assert f["cope_gop_per_j_per_mm2"] == pytest.approx(2125, rel=1e-12, abs=0)
+
+
+def test_an_unknown_area_gives_no_figures_per_area():
+    f = headline_figures(measured(area_m2=0.0))
+    assert f["area_m2"] == 0.0 and "tops_per_mm2" not in f and "cope_gop_per_j_per_mm2" not in f
 
 
 def test_one_chip_has_no_spread_and_no_conversions_no_clip_rate():
@@ -74,7 +88,8 @@ def test_without_the_pipelines_figures_latency_and_throughput_come_from_the_run_
     """A trace older than schema 3: no per-chip latency, utilization, static energy, stages or age."""
     f = headline_figures(measured(latency_s_per_chip=None, first_latency_s_per_chip=None,
                                   throughput_inf_per_s_per_chip=None, utilization_per_chip=None,
-                                  static_energy_j=None, stages_s=None, age_s=None))
+                                  static_energy_j=None, stages_s=None, age_s=None, area_m2=None,
+                                  area_by_component_m2=None, area_by_layer=None))
     assert list(f) == [k for k in SIMULATE_KEYS if k not in OPTIONAL_FIGURES]
     assert f["latency_s"] == pytest.approx(1e-5, rel=1e-15, abs=0)  # 1 ms / 100 inferences
     assert f["throughput_inf_per_s"] == pytest.approx(1e5, rel=1e-15, abs=0)

@@ -274,3 +274,15 @@ def test_input_files_are_absolute_in_the_units(tmp_path, sweep_file, monkeypatch
     monkeypatch.chdir(tmp_path.parent)
     report = run_sweep(spec, tmp_path / "r.csv")
     assert (len(report.ran), report.failed) == (2, [])
+
+
+def test_the_table_carries_the_area_which_follows_the_adc_sharing(tmp_path, sweep_file):
+    text = 'chips = 1\n[config.workload]\nsplit = "calibration"\n[axes]\n"crossbar.columns_per_adc" = [16, 32]\n'
+    run_sweep(load_sweep(sweep_file(text)), tmp_path / "a.csv")
+    columns, rows = read_table(tmp_path / "a.csv")
+    assert {"area_m2", "tops_per_w", "tops_per_mm2", "area_adc_m2", "area_crossbar_m2"} <= set(columns)
+    assert columns[-1] == "point_id"
+    a16, a32 = (float(r["area_adc_m2"]) for r in rows)
+    assert a16 == pytest.approx(2 * a32, rel=1e-12)  # twice the ADCs
+    assert float(rows[0]["area_m2"]) > float(rows[1]["area_m2"])
+    assert rows[0]["area_crossbar_m2"] == rows[1]["area_crossbar_m2"]
