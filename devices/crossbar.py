@@ -8,6 +8,7 @@ from typing import ClassVar
 from .component import Component, action
 from .cost import Cost
 from .validate import check_choice, check_int, check_nonnegative, check_positive
+from .wires import Wires
 
 READ_ENERGY_MODELS = ("cell", "lumped")
 REFERENCE_MODES = ("column", "digital")  # how the g_min floor is removed (docs/datapath.md §Reference column)
@@ -35,6 +36,9 @@ class Crossbar(Component):
       floor and the digital side subtracts ``floor(b/m + 1/2)``, ``b = (g_min/Δg)·Σ_i x_i``, from every code
       (``Σ_i x_i`` is the popcount of the drives). Source: memsim's own modelling option, not a figure of
       a published design; both shipped cards keep ``"column"``.
+    ``wires`` (``memsim.devices.wires.Wires``, card section ``[crossbar.wires]``): the word- and bit-line
+    parasitics; with its ``model = "resistive"`` every read solves the wire network (docs/devices.md §Wire
+    parasitics), with ``"ideal"`` (the default) the column current is the ideal sum above.
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
     ``p_static_w >= 0``; ``reference`` in ``REFERENCE_MODES``.
     """
@@ -48,6 +52,7 @@ class Crossbar(Component):
     t_read_s: float = field(metadata={"unit": "s"})
     p_static_w: float = field(default=0.0, metadata={"unit": "W"})
     reference: str = "column"
+    wires: Wires = field(default=Wires(), metadata={"section": "fixed"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -59,6 +64,8 @@ class Crossbar(Component):
         object.__setattr__(self, "t_read_s", check_positive(f"{p}.t_read_s", self.t_read_s))
         object.__setattr__(self, "p_static_w", check_nonnegative(f"{p}.p_static_w", self.p_static_w))
         check_choice(f"{p}.reference", self.reference, REFERENCE_MODES)
+        if not isinstance(self.wires, Wires):
+            raise ValueError(f"{p}.wires = {self.wires!r} is not a [crossbar.wires] table")
 
     @property
     def n_adcs(self) -> int:
