@@ -23,8 +23,10 @@ line reaches a terminal (``r_head``, ``r_tail`` finite). Two solvers (``SOLVERS`
   a rate ``ρ < 1`` that approaches 1 as ``r·G·N²`` grows. It stops when the a-posteriori bound of the remaining
   error of the sense currents, ``Δ_k·ρ/(1 − ρ)`` (``Δ_k``: the largest change of a sense current in sweep
   ``k``, ``ρ`` estimated as ``Δ_k/Δ_k−1``), is at most ``tolerance·I_fs``, ``I_fs = max|V|·max_j Σ_i G_ij``
-  the ideal full-scale column current. CrossSim (Sandia's crossbar simulator) likewise iterates on the
-  line voltages until the update falls below a tolerance (docs/devices.md §Wire parasitics).
+  the ideal full-scale column current. CrossSim (Sandia's crossbar simulator,
+  ``simulator/circuits/array_simulator.py``) also iterates on the line voltages, by successive under-relaxation
+  until the voltage error falls below a threshold; exact line solves need no relaxation factor (docs/devices.md
+  §Wire parasitics).
 
 A zero resistance joins nodes instead of connecting them: ``r_row = 0`` makes word line ``i`` one node (held at
 ``V_i`` when also ``r_head = 0``), ``r_col = 0`` makes bit line ``j`` one node (at 0 V when also ``r_tail = 0``).

@@ -25,7 +25,7 @@ from .validate import check_choice, check_float, check_nonnegative
 
 WIRE_MODELS = ("ideal", "resistive")
 DEFAULT_SOLVER = "iterative"
-DEFAULT_TOLERANCE = 1e-7  # relative to the full-scale column current: about 1e-4 of an ADC step on shipped cards
+DEFAULT_TOLERANCE = 1e-7  # relative to the full-scale column current: below 1e-4 of an ADC step on shipped cards
 RUN_FIELDS = ("solver", "tolerance")  # set by the run's config ([circuit]), not by a card file
 
 
