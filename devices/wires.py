@@ -13,7 +13,8 @@ virtual ground through its input resistance ``r_sense_ohm``. ``model = "ideal"``
 ``I = V·G`` as before, bit for bit; ``"resistive"`` solves the network of every read
 (``memsim.devices.ir_drop``) with the run's solver (``solver``, ``tolerance``: the config's ``[circuit]``
 fields, not device data, so a card file cannot set them). Validity: ohmic wires and cells (an access
-transistor's resistance is not modelled); resistances ``>= 0``; pitches of 1 nm to 1 mm.
+transistor's resistance is not modelled); resistances ``>= 0``; pitches of 1 nm to 1 mm (0: not given, allowed
+only while no wire resistance is used).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Wires:
 
     model: str = "ideal"
     r_wire_ohm_per_m: float = field(default=0.0, metadata={"unit": "Ohm/m"})
-    row_pitch_m: float = field(default=1e-7, metadata={"unit": "m"})
-    col_pitch_m: float = field(default=1e-7, metadata={"unit": "m"})
+    row_pitch_m: float = field(default=0.0, metadata={"unit": "m"})
+    col_pitch_m: float = field(default=0.0, metadata={"unit": "m"})
     r_driver_ohm: float = field(default=0.0, metadata={"unit": "Ohm"})
     r_sense_ohm: float = field(default=0.0, metadata={"unit": "Ohm"})
     solver: str = field(default=DEFAULT_SOLVER, metadata={"run": True})
@@ -50,8 +51,14 @@ class Wires:
         check_choice(f"{p}.model", self.model, WIRE_MODELS)
         object.__setattr__(self, "r_wire_ohm_per_m", check_nonnegative(f"{p}.r_wire_ohm_per_m",
                                                                        self.r_wire_ohm_per_m))
-        for name in ("row_pitch_m", "col_pitch_m"):
-            object.__setattr__(self, name, check_float(f"{p}.{name}", getattr(self, name), 1e-9, 1e-3))
+        for name in ("row_pitch_m", "col_pitch_m"):  # 0: not given (a card without wire data)
+            value = check_float(f"{p}.{name}", getattr(self, name), 0.0, 1e-3)
+            if value == 0.0 and self.model == "resistive" and self.r_wire_ohm_per_m > 0:
+                raise ValueError(f"{p}.{name} = 0 with model 'resistive' and r_wire_ohm_per_m > 0; allowed a pitch "
+                                 "of 1e-9 to 1e-3 m (the cell's extent along the line)")
+            if 0.0 < value < 1e-9:
+                raise ValueError(f"{p}.{name} = {value!r} is out of range; allowed 0 (not given) or 1e-9 to 1e-3 m")
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "r_driver_ohm", check_nonnegative(f"{p}.r_driver_ohm", self.r_driver_ohm))
         object.__setattr__(self, "r_sense_ohm", check_nonnegative(f"{p}.r_sense_ohm", self.r_sense_ohm))
         check_choice("circuit.solver", self.solver, SOLVERS)

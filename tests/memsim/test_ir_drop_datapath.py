@@ -21,6 +21,8 @@ NEUROSIM_32NM = 5.6995e6  # Ω/m, the isaac-2016 card's crossbar.wires.r_wire_oh
 
 
 def with_wires(card, **fields):
+    """``card`` with resistive wires; segments of 112 nm (the isaac-2016 card's pitch) unless given."""
+    fields = {"row_pitch_m": 112e-9, "col_pitch_m": 112e-9, **fields}
     return replace(card, crossbar=replace(card.crossbar, wires=Wires(model="resistive", **fields)))
 
 
