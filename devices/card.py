@@ -43,6 +43,7 @@ from .sense_amp import SampleHold
 from .validate import check_keys
 from .vocabulary import COMPONENTS
 from .variation import SIGMA_MODELS, sigma_model_from_dict
+from .wires import Wires
 
 SCHEMA_VERSION = 1
 # Bounds on what one counted action may cost and one instance may draw: many orders of magnitude beyond any
@@ -68,10 +69,13 @@ _SELECTED_SECTIONS: dict[str, tuple[str, dict[str, type]]] = {
     "adc.energy": ("model", ADC_ENERGY_MODELS),
     "adc.area": ("model", ADC_AREA_MODELS),
 }
+# Sub-sections built from one fixed class (their keys merge under overrides, like a section's).
+_NESTED_SECTIONS: dict[str, type] = {"crossbar.wires": Wires}
 SECTIONS = ("crossbar", "cell", "dac", "sample_hold", "adc", "shift_add", "register")
 
 _DIMENSIONLESS = ("1", "bit", "count")
-_BASE_UNITS = {"Ohm": "Ohm", "Ω": "Ohm", "Hz": "Hz", "J": "J", "W": "W", "S": "S", "s": "s", "V": "V", "A": "A"}
+_BASE_UNITS = {"Ohm": "Ohm", "Ω": "Ohm", "Hz": "Hz", "J": "J", "W": "W", "S": "S", "s": "s", "V": "V", "A": "A",
+               "m": "m"}
 _PREFIX_EXP10 = {"": 0, "f": -15, "p": -12, "n": -9, "u": -6, "µ": -6, "μ": -6, "m": -3, "k": 3, "M": 6, "G": 9}
 
 
@@ -128,6 +132,8 @@ def to_si(label: str, qualified: str, value: object, unit: object, field_unit: s
 def _section_class(label: str, path: str, table: Mapping) -> tuple[type, str | None]:
     if path in _FIXED_SECTIONS:
         return _FIXED_SECTIONS[path], None
+    if path in _NESTED_SECTIONS:
+        return _NESTED_SECTIONS[path], None
     selector, registry = _SELECTED_SECTIONS[path]
     name = table.get(selector)
     if name not in registry:
@@ -150,8 +156,12 @@ def _parse_section(label: str, path: str, table: object, sources: dict[str, str]
             out[key] = raw
             continue
         f = by_name.get(key)
+        if f is not None and f.metadata.get("run"):
+            raise ValueError(f"card '{label}': {q} is a setting of the run, not device data; set it in the config's "
+                             f"[circuit] section (allowed in a card: the other keys of [{path}])")
         if f is None:
-            allowed = sorted(by_name) + ([selector] if selector else [])
+            allowed = sorted(k for k, g in by_name.items() if not g.metadata.get("run"))
+            allowed += [selector] if selector else []
             raise ValueError(f"card '{label}': unknown key {q!r}; allowed: {', '.join(allowed)}")
         if "section" in f.metadata:
             out[key] = _parse_section(label, q, raw, sources)
@@ -244,10 +254,19 @@ def _build_component(section: str, d: object):
         params["drift"] = drift_model_from_dict(params["drift"])
     if isinstance(params.get("disturb"), Mapping):
         params["disturb"] = disturb_model_from_dict(params["disturb"])
+    if isinstance(params.get("wires"), Mapping):
+        names = [f.name for f in fields(Wires)]
+        check_keys(f"{section}.wires", params["wires"], names, ())
+        params["wires"] = Wires(**params["wires"])
     return cls(**params)
 
 
+RUN_SOURCE = "run setting from the config's [circuit] section (memsim's IR-drop solver), not device data"
+
+
 def _build_card(label: str, name: object, description: object, si: Mapping, sources: dict[str, str]) -> DeviceCard:
+    sources = {**sources, **{f"crossbar.wires.{f.name}": RUN_SOURCE for f in fields(Wires)
+                             if f.metadata.get("run") and "unit" in f.metadata}}
     missing = [s for s in SECTIONS if s not in si]
     if missing:
         raise ValueError(f"card '{label}': missing section [{missing[0]}]")
@@ -342,6 +361,19 @@ class DeviceCard:
             return self
         return replace(self, adc=replace(self.adc, bits=bits),
                        sources={**self.sources, "adc.bits": f"plan: {bits}-bit conversions"})
+
+    def with_circuit(self, solver: str, tolerance: float) -> DeviceCard:
+        """This card with the run's IR-drop solver (``circuit.solver``, one of ``memsim.devices.ir_drop.SOLVERS``)
+        and its ``circuit.tolerance`` (config fields, not device data; ``memsim.devices.wires``). They matter only
+        when ``crossbar.wires.model = "resistive"``; a one-line ``ValueError`` names a bad value."""
+        wires = self.crossbar.wires
+        if (solver, tolerance) == (wires.solver, wires.tolerance):
+            return self
+        try:
+            wires = replace(wires, solver=solver, tolerance=tolerance)
+        except ValueError as exc:
+            raise ValueError(f"card '{self.name}': {exc}") from None
+        return replace(self, crossbar=replace(self.crossbar, wires=wires))
 
     def with_sigma_scale(self, factor: float) -> DeviceCard:
         """This card with its programming-variation sigma multiplied by ``factor`` (the ``sigma_scale`` study

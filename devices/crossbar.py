@@ -8,6 +8,7 @@ from typing import ClassVar
 from .component import Component, action
 from .cost import Cost
 from .validate import check_choice, check_int, check_nonnegative, check_positive
+from .wires import Wires
 
 READ_ENERGY_MODELS = ("cell", "lumped")
 REFERENCE_MODES = ("column", "digital")  # how the g_min floor is removed (docs/datapath.md §Reference column)
@@ -38,6 +39,9 @@ class Crossbar(Component):
     Area of one crossbar (``area_parts``): ``rows·cols·cell_area_m2 + area_m2``, the cells (one memristor
     cell's footprint, e.g. ``4F × 12F`` for NeuroSim's 1T1R cell) plus whatever the array itself carries that
     no other component prices (``area_m2``; its DACs, sample-and-holds and ADCs are their own components).
+    ``wires`` (``memsim.devices.wires.Wires``, card section ``[crossbar.wires]``): the word- and bit-line
+    parasitics; with its ``model = "resistive"`` every read solves the wire network (docs/devices.md §Wire
+    parasitics), with ``"ideal"`` (the default) the column current is the ideal sum above.
     Validity: ``rows``, ``cols`` 1..4096; ``columns_per_adc >= 1``; ``e_array_read_j >= 0``; ``t_read_s > 0``;
     ``p_static_w >= 0``; ``cell_area_m2``, ``area_m2 >= 0``; ``reference`` in ``REFERENCE_MODES``.
     """
@@ -53,6 +57,7 @@ class Crossbar(Component):
     reference: str = "column"
     cell_area_m2: float = field(default=0.0, metadata={"unit": "m2"})
     area_m2: float = field(default=0.0, metadata={"unit": "m2"})
+    wires: Wires = field(default=Wires(), metadata={"section": "fixed"})
 
     def __post_init__(self) -> None:
         p = self.prefix
@@ -66,6 +71,8 @@ class Crossbar(Component):
         check_choice(f"{p}.reference", self.reference, REFERENCE_MODES)
         object.__setattr__(self, "cell_area_m2", check_nonnegative(f"{p}.cell_area_m2", self.cell_area_m2))
         object.__setattr__(self, "area_m2", check_nonnegative(f"{p}.area_m2", self.area_m2))
+        if not isinstance(self.wires, Wires):
+            raise ValueError(f"{p}.wires = {self.wires!r} is not a [crossbar.wires] table")
 
     def area_parts(self) -> dict[str, float]:
         """Square metres of one crossbar: its cells, ``rows·cols·cell_area_m2``, plus ``area_m2``."""

@@ -51,6 +51,10 @@ The TOML layout (every key optional; defaults below)::
     timeline_vectors = 16           # busy intervals of this many first vectors go to the trace (0: none)
     disturb_update_vectors = 64     # read-disturb updates every this many vectors (cards with a disturb model)
 
+    [circuit]                       # the IR-drop solve of cards with crossbar.wires.model = "resistive"
+    solver = "iterative"            # iterative (block Gauss-Seidel over word and bit lines) | nodal (exact, slow)
+    tolerance = 1e-7                # iterative: bound on |I - I_exact| over the full-scale column current, (0, 0.1]
+
 Each number lives in the card or here, never in code paths; enums are stored by name.
 """
 
@@ -64,7 +68,9 @@ from typing import Any
 
 from memsim.devices.card import DeviceCard, load_card
 from memsim.devices.validate import check_choice, check_float, check_int
+from memsim.devices.ir_drop import SOLVERS
 from memsim.devices.variation import Proportional
+from memsim.devices.wires import DEFAULT_SOLVER, DEFAULT_TOLERANCE
 from memsim.encoding import EncodingName, encoding_named
 from memsim.files import read_toml
 
@@ -104,8 +110,10 @@ _SECTIONS = {
     "buffer_vectors": "timing",
     "timeline_vectors": "timing",
     "disturb_update_vectors": "timing",
+    "ir_solver": "circuit",
+    "ir_tolerance": "circuit",
 }
-_TOML_NAMES = {"card_overrides": "overrides"}
+_TOML_NAMES = {"card_overrides": "overrides", "ir_solver": "solver", "ir_tolerance": "tolerance"}
 # The largest seed: numpy takes any non-negative integer, the trace stores it as a signed 64-bit attribute.
 SEED_MAX = 2**63 - 1
 # The largest inter-layer buffer, in vectors: far deeper than any pipeline fills (a larger one changes nothing), and
@@ -167,6 +175,8 @@ class SimConfig:
     buffer_vectors: int = 2
     timeline_vectors: int = 16
     disturb_update_vectors: int = 64
+    ir_solver: str = DEFAULT_SOLVER
+    ir_tolerance: float = DEFAULT_TOLERANCE
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, SEED_MAX)
@@ -187,6 +197,9 @@ class SimConfig:
         check_int("timing.disturb_update_vectors", self.disturb_update_vectors, 1)
         encoding_named(self.encoding)
         check_choice("outputs", self.outputs, OUTPUTS)
+        check_choice("circuit.solver", self.ir_solver, SOLVERS)
+        object.__setattr__(self, "ir_tolerance",
+                           check_float("circuit.tolerance", self.ir_tolerance, 0.0, 0.1, lo_open=True))
         check_choice("quantization.adc_range", self.adc_range, ADC_RANGES)
         object.__setattr__(self, "adc_percentile",
                            check_float("quantization.adc_percentile", self.adc_percentile, 0.0, 100.0, lo_open=True))
@@ -230,9 +243,11 @@ class SimConfig:
 
     def device_card(self) -> DeviceCard:
         """The run's device card: ``card`` with ``card_overrides`` applied, then its programming-variation sigma
-        multiplied by ``sigma_scale`` (``DeviceCard.with_sigma_scale``). Raises ``ValueError`` (one line) for
-        an unknown card or a bad override."""
-        return load_card(self.card, overrides=self.card_overrides).with_sigma_scale(self.sigma_scale)
+        multiplied by ``sigma_scale`` (``DeviceCard.with_sigma_scale``), with the run's IR-drop solver
+        (``[circuit]``, ``DeviceCard.with_circuit``). Raises ``ValueError`` (one line) for an unknown card or a
+        bad override."""
+        card = load_card(self.card, overrides=self.card_overrides).with_sigma_scale(self.sigma_scale)
+        return card.with_circuit(self.ir_solver, self.ir_tolerance)
 
     def to_dict(self) -> dict:
         """The config as nested TOML-shaped data (with ``schema_version``)."""

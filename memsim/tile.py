@@ -74,6 +74,8 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from memsim.devices.card import DeviceCard
+from memsim.devices.ir_drop import transfer_s
+from memsim.devices.wires import Wires
 from memsim.encoding import EncodedWeights
 from memsim.files import signals_deferred
 from memsim.ledger import energy_zj
@@ -165,6 +167,79 @@ def floor_codes(card: DeviceCard, drive_sums, step: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class TileCircuit:
+    """The wire network of a tile's reads (docs/devices.md §Wire parasitics; ``memsim.devices.ir_drop``), for a
+    card with ``crossbar.wires.model = "resistive"`` (``tile_circuit``).
+
+    Layout of one read of row group ``(r0, r1)``: tile row ``i`` is physical row ``i`` of the
+    ``crossbar_rows × crossbar_cols`` array (its drivers at the column-0 end, the sense amplifiers past row
+    ``crossbar_rows − 1``); only the group's rows are driven and connected (a row at code 0 is driven at 0 V,
+    the other rows' cells are switched off); data column ``j`` is physical column ``j``; the reference column
+    (``crossbar.reference = "column"``) is the last physical column, the farthest from the drivers; unused
+    columns hold cells left at ``g_min`` (their nominal, no variation drawn: a run draws the same numbers with
+    and without parasitics). The network is linear, so its read is one matrix ``T`` (rows × columns, siemens;
+    ``memsim.devices.ir_drop.transfer_s``), and the ADC sees ``(I_j − I_ref)/I_unit = Σ_i x_i·(T_ij −
+    T_i,ref)/Δg`` (``Σ_i x_i·T_ij/Δg`` with the digital reference, whose digital correction still subtracts
+    the ideal floor): the read levels become ``h_ij = (T_ij − T_i,ref)/Δg`` on the modelling grid, and the fused
+    read is unchanged. Validity: ohmic cells and wires; the solver's tolerance (``crossbar.wires.tolerance``).
+    """
+
+    wires: Wires
+    crossbar_rows: int
+    crossbar_cols: int
+    g_min_s: float
+    delta_g_s: float
+    v_unit_v: float
+    t_read_s: float
+
+    def conductances(self, tile: ProgrammedTile, r0: int, r1: int) -> np.ndarray:
+        """The physical array of one read of rows ``r0:r1``: (r1 − r0, crossbar_cols) siemens."""
+        g = np.full((r1 - r0, self.crossbar_cols), self.g_min_s)
+        g[:, : tile.spec.used_columns] = tile.g_norm[r0:r1] * self.delta_g_s + self.g_min_s
+        if tile.ref_norm is not None:
+            g[:, -1] = tile.ref_norm[r0:r1] * self.delta_g_s + self.g_min_s
+        return g
+
+    def solve(self, tile: ProgrammedTile) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Per row group ``(r0, r1)`` of the tile, the read's matrices ``(T, Y)`` in siemens
+        (``memsim.devices.ir_drop.transfer_s``): sense currents ``I = V·T`` (r1 − r0, crossbar_cols) and driver
+        currents ``I_drive = V·Y`` (r1 − r0, r1 − r0)."""
+        w = self.wires
+        return tuple(transfer_s(self.conductances(tile, r0, r1), w.network(self.crossbar_rows, r1 - 1), w.solver,
+                                w.tolerance) for r0, r1 in tile.spec.row_groups)
+
+    def read_levels(self, tile: ProgrammedTile) -> np.ndarray:
+        """(rows, used_columns) float64 on the modelling grid: ``(T_ij − T_i,ref)/Δg`` per row group, or
+        ``T_ij/Δg`` without a reference column."""
+        used = tile.spec.used_columns
+        h = np.empty((tile.spec.rows, used))
+        for (r0, r1), (t, _) in zip(tile.spec.row_groups, tile.circuit_solution, strict=True):
+            h[r0:r1] = t[:, :used] if tile.ref_norm is None else t[:, :used] - t[:, -1:]
+        return to_grid(h / self.delta_g_s)
+
+    def pair_energy_zj(self, tile: ProgrammedTile, v_unit_v: float, t_read_s: float) -> np.ndarray:
+        """(rows, rows) object array of exact integers (zJ): ``Q_kl = v_unit²·t_read·(Y_kl + Y_lk)/2`` within each
+        row group (0 across groups, which are never driven together), so that a read with drive codes ``x``
+        dissipates ``x·Q·xᵀ`` in its cells, wires, driver outputs and sense inputs together (the power the drivers
+        deliver, ``V·Y·Vᵀ``)."""
+        q = np.zeros((tile.spec.rows, tile.spec.rows))
+        for (r0, r1), (_, y) in zip(tile.spec.row_groups, tile.circuit_solution, strict=True):
+            q[r0:r1, r0:r1] = (y + y.T) / 2.0 * (v_unit_v**2 * t_read_s)
+        return np.array([energy_zj(e) for e in q.ravel()], dtype=object).reshape(q.shape)
+
+
+def tile_circuit(card: DeviceCard) -> TileCircuit | None:
+    """The tiles' wire network on ``card``, or None when its wires are ideal (``crossbar.wires.model``) or every
+    resistance is zero (then the read is ``I = V·G`` exactly, as the solvers would return)."""
+    xbar = card.crossbar
+    w = xbar.wires
+    if not w.resistive or w.r_wire_ohm_per_m == w.r_driver_ohm == w.r_sense_ohm == 0.0:
+        return None  # no resistance anywhere: the ideal read, bit for bit
+    return TileCircuit(xbar.wires, xbar.rows, xbar.cols, card.cell.g_min_s, card.cell.delta_g_s, card.v_unit_v,
+                       xbar.t_read_s)
+
+
+@dataclass(frozen=True)
 class ProgrammedTile:
     """A tile's cells on one chip instance, in level units (see module docstring).
 
@@ -176,7 +251,8 @@ class ProgrammedTile:
     the card uses a lumped array-read energy; ``floor_levels``: ``F`` (``floor_levels``), the floor each cell
     keeps in its read level with the digital reference (0 with a reference column). ``read_levels`` and
     ``offset_levels`` are what a read uses: ``g_norm − ref_norm`` (or ``g_norm + F``) and the offsets on the
-    modelling grid.
+    modelling grid. ``circuit``: the tile's wire network (``TileCircuit``) when the card's wires are resistive,
+    else None (the ideal read).
     """
 
     spec: TileSpec
@@ -185,15 +261,34 @@ class ProgrammedTile:
     offset_lsb: np.ndarray
     row_energy_zj: np.ndarray | None
     floor_levels: float = 0.0
+    circuit: TileCircuit | None = None
 
     @cached_property
     def read_levels(self) -> np.ndarray:
         """(rows, used_columns) float64: ``h_ij = to_grid(g_norm_ij − ref_norm_i)`` with a reference column;
         ``h_ij = to_grid(g_norm_ij) + F`` (``G_ij/Δg`` on the grid, the floor rounded once, so that without
-        variation ``h`` is exactly the level plus ``F``) with the digital reference."""
+        variation ``h`` is exactly the level plus ``F``) with the digital reference. With a resistive wire network
+        (``circuit``), the solved read's levels instead (``TileCircuit.read_levels``)."""
+        if self.circuit is not None:
+            return self.circuit.read_levels(self)
         if self.ref_norm is None:
             return to_grid(self.g_norm) + self.floor_levels
         return to_grid(self.g_norm - self.ref_norm[:, None])
+
+    @cached_property
+    def circuit_solution(self) -> tuple[tuple[np.ndarray, np.ndarray], ...] | None:
+        """The solved wire network of every row group (``TileCircuit.solve``), once per tile instance; None
+        for the ideal read."""
+        return None if self.circuit is None else self.circuit.solve(self)
+
+    @cached_property
+    def pair_energy_zj(self) -> np.ndarray | None:
+        """With a resistive wire network on a ``read_energy_model = "cell"`` card, the read energy as a quadratic
+        form of the drive codes (``TileCircuit.pair_energy_zj``, (rows, rows) exact integers in zJ), which
+        replaces ``row_energy_zj``'s per-row sum; else None."""
+        if self.circuit is None or self.row_energy_zj is None:
+            return None
+        return self.circuit.pair_energy_zj(self, self.circuit.v_unit_v, self.circuit.t_read_s)
 
     @cached_property
     def offset_levels(self) -> np.ndarray:
@@ -249,6 +344,7 @@ def program_layer(
     dg = cell.delta_g_s
     column = card.crossbar.reference == "column"
     floor = floor_levels(card)
+    circuit = tile_circuit(card)
     tiles = []
     for spec in mapping.tiles:
         g = spec.columns(g_all)
@@ -256,7 +352,7 @@ def program_layer(
         offsets = card.sample_hold.sample_offsets_a(spec.used_columns, rng) / card.i_unit_a
         row_energy = row_read_energy_zj(card, g, g_ref)
         ref_norm = (g_ref - cell.g_min_s) / dg if column else None
-        tiles.append(ProgrammedTile(spec, (g - cell.g_min_s) / dg, ref_norm, offsets, row_energy, floor))
+        tiles.append(ProgrammedTile(spec, (g - cell.g_min_s) / dg, ref_norm, offsets, row_energy, floor, circuit))
     return tuple(tiles)
 
 
@@ -545,7 +641,9 @@ class LayerReader:
             np.add(add_vectors, base, out=partial)
         else:
             partial[:] = base
-        clipped, counted, squares = self._convert(drives, rng, partial, threads, energy_model, input_bits)
+        pairs = any(t.pair_energy_zj is not None for t in self.tiles)  # IR drop: a quadratic form of the drives
+        clipped, counted, squares, grams = self._convert(drives, rng, partial, threads, energy_model, input_bits,
+                                                         pairs)
         nonzero = np.zeros((t_cycles, rows), dtype=np.int64)
         nonzero[active] = counted
         drive_sq = None
@@ -565,7 +663,11 @@ class LayerReader:
                 if drive_sq is not None:
                     sq = drive_sq[active, r_lo + r0 : r_lo + r1].astype(object)
                     for e, i in zip(energy, idx, strict=True):
-                        if self.tiles[i].row_energy_zj is not None:
+                        q = self.tiles[i].pair_energy_zj
+                        if q is not None:  # Σ_n x_n·Q·x_nᵀ = Σ_kl Q_kl·(Σ_n x_nk·x_nl), exact integers
+                            block = grams[:, r_lo + r0 : r_lo + r1, r_lo + r0 : r_lo + r1].astype(object)
+                            e[g, active] = (block * q[r0:r1, r0:r1]).sum(axis=(1, 2))
+                        elif self.tiles[i].row_energy_zj is not None:
                             e[g, active] = sq @ self.tiles[i].row_energy_zj[r0:r1]
             per_tile = None
             if clipped:
@@ -589,11 +691,12 @@ class LayerReader:
         return LayerRead(partial, tuple(activity), nonzero)
 
     def _convert(self, drives: np.ndarray, rng, partial: np.ndarray, threads: int, squares: bool,
-                 input_bits: int | None = None):
+                 input_bits: int | None = None, pairs: bool = False):
         """The products, conversions and shift-and-add of every block of vectors (``read``), added into
         ``partial``. Returns per row block the clipped conversions (G, Ta, block outputs) ([] when no cycle is
         kept), and at the kept cycles, per cycle and row, the vectors that drove the row (Ta, rows) and, when
-        ``squares``, the sum of the squared drives (Ta, rows), else None; the workers count them per block.
+        ``squares``, the sum of the squared drives (Ta, rows), else None, and, when ``pairs``, the drives' Gram
+        matrices ``Σ_n x_nk·x_nl`` (Ta, rows, rows) int64, else None; the workers count them per block.
         With ``input_bits``, ``drives`` are input codes (N, rows), sliced per block."""
         n, rows = len(drives), drives.shape[-1]
         d = self.card.dac.bits
@@ -601,7 +704,8 @@ class LayerReader:
         ta = len(self.active)
         binary = self.card.dac.bits == 1
         if not self.blocks:
-            return [], np.zeros((ta, rows), np.int64), np.zeros((ta, rows), np.int64) if squares else None
+            return ([], np.zeros((ta, rows), np.int64), np.zeros((ta, rows), np.int64) if squares else None,
+                    np.zeros((ta, rows, rows), np.int64) if pairs else None)
         nb = self.block_vectors
         spans = [(a, min(n, a + nb)) for a in range(0, n, nb)]
         gens = rng.spawn(len(spans)) if self.noise > 0 else [None] * len(spans)
@@ -611,6 +715,7 @@ class LayerReader:
                    for _ in range(workers)]
         counted = np.zeros((workers, ta, rows), dtype=np.int64)
         summed = np.zeros((workers, ta, rows), dtype=np.int64) if squares and not binary else None
+        gram = np.zeros((workers, ta, rows, rows), dtype=np.int64) if pairs else None
 
         def work(w: int) -> None:
             for i in range(w, len(spans), workers):
@@ -623,6 +728,9 @@ class LayerReader:
                 counted[w] += (x_span if binary else x_span != 0).sum(axis=0, dtype=narrow)
                 if summed is not None:
                     summed[w] += (x_span.astype(np.int64) ** 2).sum(axis=0)
+                if gram is not None:  # float64 products of small integers: exact (sums far below 2**53)
+                    xs = x_span.astype(np.float64).transpose(1, 0, 2)  # (Ta, m, rows)
+                    gram[w] += np.matmul(xs.transpose(0, 2, 1), xs).astype(np.int64)
                 for block, clip in zip(self.blocks, clipped[w], strict=True):
                     r_lo = block.rows[0]
                     for g, (r0, r1) in enumerate(block.groups):
@@ -642,7 +750,8 @@ class LayerReader:
                     future.result()
         count = counted.sum(axis=0)
         square = None if not squares else count if binary else summed.sum(axis=0)
-        return [sum(c[bi] for c in clipped) for bi in range(len(self.blocks))], count, square
+        grams = None if gram is None else gram.sum(axis=0)
+        return [sum(c[bi] for c in clipped) for bi in range(len(self.blocks))], count, square, grams
 
 
 def read_tile(

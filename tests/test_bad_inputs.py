@@ -176,6 +176,8 @@ for opt, value in [
     ("--network", "no-such-net"), ("--network", "missing.npz"), ("--network", "missing.onnx"), ("--network", ""),
     ("--data", "no-such-data"), ("--data", "missing.npz"), ("--data", ""),
     ("--plan", "missing.toml"), ("--config", "missing.toml"),
+    ("--wires", "superconducting"), ("--ir-solver", "gauss"), ("--ir-tolerance", "0"), ("--ir-tolerance", "-1"),
+    ("--ir-tolerance", "nan"), ("--ir-tolerance", "1"), ("--ir-tolerance", "x"),
 ]:
     case("cli", f"{opt} {value}", [*S, opt, value])
 case("cli", "unknown option", [*S, "--bogus"])
@@ -267,6 +269,16 @@ for name, text in [
     ("buffer_vectors huge", f"[timing]\nbuffer_vectors = {2**40}\n"),
     ("timeline_vectors negative", "[timing]\ntimeline_vectors = -1\n"),
     ("disturb_update_vectors 0", "[timing]\ndisturb_update_vectors = 0\n"),
+    ("circuit solver unknown", '[circuit]\nsolver = "cg"\n'),
+    ("circuit tolerance 0", "[circuit]\ntolerance = 0\n"),
+    ("circuit tolerance a string", '[circuit]\ntolerance = "1e-7"\n'),
+    ("circuit unknown key", "[circuit]\nsweeps = 3\n"),
+    ("override wires model unknown", '[devices.overrides.crossbar.wires]\nmodel = "super"\n'),
+    ("override wire resistance negative", "[devices.overrides.crossbar.wires]\nr_wire_ohm_per_m = -1.0\n"),
+    ("override wire pitch 0", '[devices.overrides.crossbar.wires]\nmodel = "resistive"\nrow_pitch_m = 0.0\n'),
+    ("override wire pitch 1e-12", "[devices.overrides.crossbar.wires]\ncol_pitch_m = 1e-12\n"),
+    ("override wires unknown key", "[devices.overrides.crossbar.wires]\nlength = 3\n"),
+    ("override wires not a table", "[devices.overrides.crossbar]\nwires = 3\n"),
     ("empty file trace into a directory", 'trace = "tdir"\n'),
 ]:
     files = {"c.toml": text}
@@ -318,6 +330,17 @@ for name, text in [
     ("read_energy_model unknown", card_with('read_energy_model = "lumped"', 'read_energy_model = "magic"')),
     ("read_energy_model a number", card_with('read_energy_model = "lumped"', 'read_energy_model = 1')),
     ("reference unknown", card_with('reference = "column"', 'reference = "ground"')),
+    ("wires model unknown", card_with('model = "ideal"', 'model = "lossy"')),
+    ("wire resistance negative", card_with("r_wire_ohm_per_m = { value = 5.6995e6",
+                                           "r_wire_ohm_per_m = { value = -5.6995e6")),
+    ("wire resistance in another unit", card_with('unit = "Ohm/m"', 'unit = "Ohm/um"')),
+    ("wire pitch in volts", card_with('row_pitch_m = { value = 112, unit = "nm"',
+                                      'row_pitch_m = { value = 112, unit = "nV"')),
+    ("wires solver in a card", card_with('model = "ideal"\n', 'model = "ideal"\nsolver = "nodal"\n')),
+    ("wires tolerance in a card", card_with('model = "ideal"\n', 'model = "ideal"\ntolerance = { value = 1e-3, unit = '
+                                                                   '"1", source = "x" }\n')),
+    ("wires unknown key", card_with('model = "ideal"\n', 'model = "ideal"\nlength = { value = 1, unit = "m", '
+                                                          'source = "x" }\n')),
     ("t_read negative", card_with('t_read_s = { value = 100,', 't_read_s = { value = -100,')),
     ("distribution unknown", card_with('distribution = "gaussian"', 'distribution = "cauchy"')),
     ("stuck fractions above 1", card_with('stuck_at_min_frac = { value = 0.0,', 'stuck_at_min_frac = { value = 0.7,')

@@ -37,8 +37,16 @@ run of each). Then: scaling ratios of the full simulation (10× the vectors, 2×
 10 and 2), the peak memory and time of a 100,000-vector W2 run in a fresh process, and the wall time of
 ``memsim simulate`` on the digits defaults (a fresh command, and the library call after a warm-up).
 
+The cost of IR drop (docs/devices.md §Wire parasitics): W2 on the same card with its wires resistive (the
+isaac-2016 card's NeuroSim 32 nm wire numbers, ``crossbar.wires.model = "resistive"``) against the ideal read,
+each measured as one chip instance from scratch: program the cells, prepare every tile's read (with wires, one
+solve of the word-line/bit-line network per tile and row group: ``memsim.tile.TileCircuit``) and run the 1000
+vectors. Printed: the best times, their ratio (``ratio``) and the wired run's share spent solving; the read
+itself stays one matrix product per row group, so the run after the solve costs what the ideal one does.
+
     python tools/bench.py            # table
     python tools/bench.py --json     # one JSON object
+    python tools/bench.py --ir-only  # only the IR-drop cost
 """
 
 from __future__ import annotations
@@ -201,6 +209,62 @@ def summarize(name: str, rounds: list[dict]) -> dict:
     }
 
 
+IR_SOLVERS = ("iterative",)  # the nodal solve is the exact reference: seconds per tile, not a simulation solver
+
+
+def ir_times(repeat: int) -> dict:
+    """One IR-drop round (run in a fresh process): W2 with 1-bit and 2-bit cells, ideal and with resistive wires,
+    each ``repeat`` times from scratch (program a chip, prepare its reads, run the vectors); per case the
+    setup (program + prepare) and run times in seconds."""
+    out: dict = {}
+    for bits in (1, 2):
+        config, workload = w2(bits, 1000)
+        configs = {"ideal": config}
+        for solver in IR_SOLVERS:
+            configs[solver] = config.with_card_override("crossbar", {"wires": {"model": "resistive"}}) \
+                .with_overrides(ir_solver=solver)
+        cases = {k: Case(c, workload) for k, c in configs.items()}
+        times: dict = {k: {"setup": [], "run": []} for k in cases}
+        for _ in range(repeat):
+            for k, case in cases.items():
+                time.sleep(PAUSE_S)
+                t0 = time.perf_counter()
+                chip = program_chip(case.design, np.random.default_rng(case.config.seed))
+                chip.readers  # noqa: B018  (the wired case solves every tile's network here)
+                t1 = time.perf_counter()
+                engine = Engine(chip, Ledger(), 0, np.random.default_rng(1),
+                                EngineOptions(keep_outputs=False, threads=case.threads))
+                engine.run(case.qx, case.chunk)
+                times[k]["setup"].append(t1 - t0)
+                times[k]["run"].append(time.perf_counter() - t1)
+        out[f"w2-{bits}"] = {"tiles": cases["ideal"].design.tiles, "times": times}
+    return out
+
+
+def ir_summary(rounds: list[dict]) -> list[dict]:
+    """Best times over the rounds and the wired/ideal ratio of the whole (setup + run) per W2 cell size."""
+    rows = []
+    for name in rounds[0]:
+        best = {k: {part: min(t for r in rounds for t in r[name]["times"][k][part]) for part in ("setup", "run")}
+                for k in rounds[0][name]["times"]}
+        ideal = best["ideal"]["setup"] + best["ideal"]["run"]
+        for solver in IR_SOLVERS:
+            wired = best[solver]["setup"] + best[solver]["run"]
+            rows.append({"name": NAMES[name], "workload": name, "solver": solver, "tiles": rounds[0][name]["tiles"],
+                         "ideal_s": ideal, "wired_s": wired, "ratio": wired / ideal,
+                         "solve_share": (best[solver]["setup"] - best["ideal"]["setup"]) / wired,
+                         "run_ratio": best[solver]["run"] / best["ideal"]["run"]})
+    return rows
+
+
+def print_ir(rows: list[dict]) -> None:
+    print(f"{'IR drop (W2, wires resistive vs ideal)':<40} {'tiles':>5} {'ideal s':>8} {'wired s':>8} {'ratio':>7} "
+          f"{'solve':>6} {'run ratio':>9}")
+    for r in rows:
+        print(f"{r['name'] + ', ' + r['solver']:<40} {r['tiles']:>5} {r['ideal_s']:>8.3f} {r['wired_s']:>8.3f} "
+              f"{r['ratio']:>7.1f} {r['solve_share']:>6.0%} {r['run_ratio']:>9.2f}")
+
+
 def scaling_times(repeat: int) -> dict:
     """One scaling round (run in a fresh process): the full simulation of W2 (2-bit cells), of 10× its vectors
     and of its layer with twice the outputs, timed in turn ``repeat`` times."""
@@ -270,6 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--time", nargs=2, metavar=("WORKLOAD", "REPEAT"), help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
+    parser.add_argument("--ir", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
+    parser.add_argument("--ir-only", action="store_true", help="measure only the cost of IR drop on W2")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker[0], int(args.worker[1]))
@@ -279,6 +345,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.scale:
         print(json.dumps(scaling_times(args.scale)))
+        return
+    if args.ir:
+        print(json.dumps(ir_times(args.ir)))
+        return
+    ir_repeat = max(2, args.repeat // 3)
+    if args.ir_only:
+        ir = ir_summary([in_fresh_process("--ir", str(ir_repeat)) for _ in range(2)])
+        print(json.dumps({"ir_drop": ir}, indent=2)) if args.json else print_ir(ir)
         return
     rounds: dict[str, list] = {name: [] for name in WORKLOADS}
     w4_repeat = max(2, args.repeat // 3)  # W4 takes about 30× longer per run than W2
@@ -295,8 +369,9 @@ def main(argv: list[str] | None = None) -> None:
     scale = scaling([in_fresh_process("--scale", str(args.repeat)) for _ in range(2)])
     with tempfile.TemporaryDirectory() as tmp:
         digits = digits_cli(tmp, 3)
+    ir = ir_summary([in_fresh_process("--ir", str(ir_repeat)) for _ in range(2)])
     report = {"workloads": workloads, "large_run": large, "scaling": scale, "digits_simulate": digits,
-              "repeat": args.repeat, "rounds": args.rounds, "cpus": os.cpu_count()}
+              "ir_drop": ir, "repeat": args.repeat, "rounds": args.rounds, "cpus": os.cpu_count()}
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -312,6 +387,7 @@ def main(argv: list[str] | None = None) -> None:
           f"2x layer -> {scale['layer_2x']:.2f}x time (linear 2)")
     print(f"memsim simulate (digits defaults): {digits['wall_s']:.2f} s wall, "
           f"{digits['simulate_call_s']:.3f} s in the library call")
+    print_ir(ir)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import click
 
 from memsim.config import ADC_RANGES, SimConfig, check_not_input
+from memsim.devices.ir_drop import SOLVERS
+from memsim.devices.wires import WIRE_MODELS
 from memsim.encoding import ENCODING_NAMES
 
 _OPTIONS = (
@@ -40,6 +42,14 @@ _OPTIONS = (
                       "largest possible one fits) or card (the card's adc.lsb_levels)."),
     click.option("--adc-percentile", type=float,
                  help="With --adc-range percentile: the percentile of the partial sums the range covers (default 99)."),
+    click.option("--wires", type=click.Choice(WIRE_MODELS),
+                 help="Crossbar wire parasitics (card field crossbar.wires.model): ideal reads I = V·G, resistive "
+                      "solves the word/bit-line network of every read with the card's wire numbers (IR drop)."),
+    click.option("--ir-solver", "ir_solver", type=click.Choice(SOLVERS),
+                 help="IR-drop solver with --wires resistive (circuit.solver): iterative (default) or nodal (exact)."),
+    click.option("--ir-tolerance", "ir_tolerance", type=float,
+                 help="Iterative solver's bound on the column-current error over the full-scale current "
+                      "(circuit.tolerance, default 1e-7)."),
 )
 
 
@@ -71,7 +81,7 @@ def workload_options(command):
     return command
 
 
-def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
+def config_from_options(config_file, sigma, adc_bits, wires=None, **fields) -> SimConfig:
     """Defaults < config file < command-line options (each option is one config field).
 
     Conflicting options are refused here, before any work: ``--no-trace`` with ``-o`` (of the command being
@@ -85,6 +95,9 @@ def config_from_options(config_file, sigma, adc_bits, **fields) -> SimConfig:
         cfg = cfg.with_sigma_rel(sigma)
     if adc_bits is not None:
         cfg = cfg.with_card_override("adc", {"bits": adc_bits})
+    if wires is not None:
+        overrides = cfg.card_overrides.get("crossbar", {})
+        cfg = cfg.with_card_override("crossbar", {"wires": {**overrides.get("wires", {}), "model": wires}})
     if config_file and cfg.trace:
         check_not_input("trace", cfg.trace, "--config", config_file)
     return cfg

@@ -26,6 +26,14 @@ Gaussian mass of each bin gives the code-error probability and the expected squa
 variation is taken with the same σ; stuck-at
 faults and ADC clipping are left to the Monte Carlo measurement (``measure_code_errors``).
 
+With resistive wires (``crossbar.wires.model = "resistive"``) the ADC input's mean moves as well: the read of
+the zero-variation cells through the wire network (``memsim.tile.TileCircuit``) gives the nominal read levels
+``H``, and the ADC sees ``P + δ + e`` with the systematic, input-dependent IR-drop error
+``δ = Σ_i x_t,i · (H_ikj − L_ikj)`` (minus the floor ``b`` with the digital reference, whose correction assumes
+the ideal floor). The bins are then placed around ``P + δ`` while the exact code stays ``round(P/m)``, so
+``p_code_error`` and ``error_power`` hold the parasitic error (without variation, ``q = round((P + δ)/m) −
+round(P/m)`` exactly); ``rounding_power`` remains the ideal ADC's own.
+
 A ranged ADC (step ``m > 1``, ``memsim.simulate.adc_steps``) or one with fewer bits (a plan's ``adc_bits``) also
 errs without any variation: the code ``min(round(P/m), 2**B − 1)`` stands for ``P`` with the deterministic
 error ``r = m·min(round(P/m), 2**B − 1) − P`` (rounding, and clipping above the calibrated range).
@@ -50,7 +58,7 @@ from memsim.devices.card import DeviceCard
 from memsim.chip import LayerDesign
 from memsim.encoding import input_slices
 from memsim.workload.fixedpoint import bit_length
-from memsim.tile import column_signal, floor_levels, program_layer, read_tile
+from memsim.tile import ProgrammedTile, column_signal, floor_levels, program_layer, read_tile, tile_circuit
 
 
 @dataclass(frozen=True)
@@ -112,17 +120,54 @@ def _code_error_stats(p: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.n
     return _bin_stats((c0 - 0.5) * step - p, (c0 + 0.5) * step - p, sigma, step)
 
 
-def _bin_stats(lo: np.ndarray, hi: np.ndarray, sigma: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian mass outside ``[lo, hi)`` and ``Σ_q q²·P(bin q)`` for bins of width ``step`` beyond it."""
+def _shifted_code_error_stats(p: np.ndarray, shift: np.ndarray, sigma: np.ndarray,
+                              step: int) -> tuple[np.ndarray, np.ndarray]:
+    """As ``_code_error_stats`` with the ADC input ``P + δ + e`` (``δ = shift``, the IR-drop error) against the
+    exact code ``round(P/step)``: the bins are placed around ``P + δ``; where ``σ = 0`` the error is
+    ``q = round((P + δ)/step) − round(P/step)`` exactly."""
+    c0 = np.floor(p / step + 0.5)
+    mean = p + shift
+    lo, hi = (c0 - 0.5) * step - mean, (c0 + 0.5) * step - mean
+    far = int(np.ceil(float(np.abs(shift).max(initial=0.0)) / step))
+    prob, sq = _bin_stats(lo, hi, sigma, step, far)
+    q = np.floor(mean / step + 0.5) - c0
+    return np.where(sigma > 0, prob, q != 0), np.where(sigma > 0, sq, q * q)
+
+
+def _bin_stats(lo: np.ndarray, hi: np.ndarray, sigma: np.ndarray, step: int,
+               far: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian mass outside ``[lo, hi)`` and ``Σ_q q²·P(bin q)`` for bins of width ``step`` beyond it (``far``
+    more bins when the mean lies that far from the exact bin)."""
     safe = np.where(sigma > 0, sigma, 1.0)
     p_ok = np.where(sigma > 0, ndtr(hi / safe) - ndtr(lo / safe), 1.0)
-    q_max = int(np.ceil(6.0 * float(sigma.max(initial=0.0)) / step)) + 1
+    q_max = int(np.ceil(6.0 * float(sigma.max(initial=0.0)) / step)) + 1 + far
     sq = np.zeros(np.broadcast(lo, sigma).shape, dtype=np.float64)
     for q in range(1, q_max + 1):
         above = ndtr((hi + q * step) / safe) - ndtr((hi + (q - 1) * step) / safe)
         below = ndtr((lo - (q - 1) * step) / safe) - ndtr((lo - q * step) / safe)
         sq += q * q * np.where(sigma > 0, above + below, 0.0)
     return 1.0 - p_ok, sq
+
+
+def parasitic_levels(layer: LayerDesign, card: DeviceCard) -> np.ndarray | None:
+    """The IR-drop error of every cell's read level, ``H − L`` (layer rows, K, outputs) in level steps: the
+    zero-variation cells of the layer's tiles read through the card's wire network (``memsim.tile.TileCircuit``;
+    with the digital reference, less the ideal floor ``F``); None when the card's wires are ideal."""
+    circuit = tile_circuit(card)
+    if circuit is None:
+        return None
+    enc = layer.encoded
+    column = card.crossbar.reference == "column"
+    floor = floor_levels(card)
+    out = np.zeros(enc.levels.shape)
+    for spec in layer.mapping.tiles:
+        nominal = ProgrammedTile(spec, spec.columns(enc.levels).astype(np.float64),
+                                 np.zeros(spec.rows) if column else None, np.zeros(spec.used_columns), None, floor,
+                                 circuit)
+        h = nominal.read_levels - nominal.g_norm - floor
+        out[spec.row_start:spec.row_stop, :, spec.out_start:spec.out_stop] = \
+            h.reshape(spec.rows, spec.outputs, enc.kinds).transpose(0, 2, 1)
+    return out
 
 
 def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> LayerErrorModel:
@@ -154,6 +199,7 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
     kinds_in = [np.flatnonzero(enc.slice_index == s) for s in range(s_count)]
     cycle_sig = np.int64(1) << (np.arange(t_cycles, dtype=np.int64) * d)
     coarse = layer.coarse_kinds if layer.coarse_kinds is not None else np.zeros((t_cycles, enc.kinds), np.int64)
+    ir_levels = parasitic_levels(layer, card)
 
     p_err = np.zeros((s_count, t_cycles))
     err_sq = np.zeros((s_count, t_cycles))
@@ -170,6 +216,9 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
             b = (floor * xf.sum(axis=1)).reshape(t_cycles, n, *([1] * (len(shape) - 2)))
             p = p + b
         sigma = np.sqrt(var)
+        shift = None
+        if ir_levels is not None:  # the systematic IR-drop error of the ADC input
+            shift = (xf @ ir_levels[r0:r1].reshape(r1 - r0, -1)).reshape(shape)
         prob, sq, r_sq = np.empty_like(p), np.empty_like(p), np.empty_like(p)
         for e in np.unique(coarse):  # each resolution its own step and top code
             at = coarse == e  # (T, K)
@@ -177,7 +226,10 @@ def analyze_layer(layer: LayerDesign, card: DeviceCard, qx: np.ndarray) -> Layer
                 kk = np.flatnonzero(at[t])
                 m = step << int(e)
                 pt = p[t][:, kk]
-                prob[t][:, kk], sq[t][:, kk] = _code_error_stats(pt, sigma[t][:, kk], m)
+                if shift is None:
+                    prob[t][:, kk], sq[t][:, kk] = _code_error_stats(pt, sigma[t][:, kk], m)
+                else:
+                    prob[t][:, kk], sq[t][:, kk] = _shifted_code_error_stats(pt, shift[t][:, kk], sigma[t][:, kk], m)
                 # The ADC's own error without variation (rounding to the step, clipping at the top code), in
                 # steps of m.
                 # (The digital reference subtracts round(b/m) codes: the floor itself adds no error.)

@@ -326,7 +326,7 @@ def plan_network(
     if plan_chips < 1:
         raise ValueError(f"plan_chips = {plan_chips} is out of range; allowed >= 1")
     say = log or (lambda _msg: None)
-    card = load_card(config.card, overrides=config.card_overrides)
+    card = load_card(config.card, overrides=config.card_overrides).with_circuit(config.ir_solver, config.ir_tolerance)
     calibration, _ = split_for_planning(load_workload(config))
     n_layers = len(calibration.network.crossbar_layers)
     seed = config.seed + PLANNING_SEED_OFFSET
