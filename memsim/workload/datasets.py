@@ -13,8 +13,9 @@ The test split is sized so that a budget of about one accuracy point can be judg
 one-sided 95 % bound on the *paired* accuracy drop over the same test images (memsim.metrics.paired_drop_bound).
 Only the discordant images (right for one side, wrong for the other) move a paired drop, so its image standard
 error is about sqrt(discordant fraction / n), and the bound lies about 1.6 of those above the mean drop. With
-3.7 % of the images discordant (the default card at σ = 5 % against the ideal) that is 0.76 points on 629 test
-images, against 1.0 on the 360 of the former 60/20/20 split; with 0.6 % (σ = 2.5 %) it is 0.31 points. The
+1.9 % of the images discordant (the default card at σ = 5 % against the ideal, 5 chips) that is 0.55 points on
+629 test images (3.7 % and 0.76 points with the former shared random stream; 1.0 on the 360 of the former
+60/20/20 split); with 0.16 % (σ = 2.5 %) it is 0.16 points. The
 training split gave up the images at no cost: the former scikit-learn MLP of tools/train_digits.py reached
 96.3-97.3 % float test accuracy over seeds 0-2 fitted on 40 %, as against 96.1-97.5 % fitted on the former 60 %.
 
