@@ -6,12 +6,11 @@ the card name (``[adc.area] model = ...``) to the class.
 
 from __future__ import annotations
 
-import bisect
-import math
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
-from .validate import check_choice, check_float_tuple, check_int, check_keys, check_nonnegative
+from .bits_table import check_table, log_linear
+from .validate import check_choice, check_int, check_keys, check_nonnegative
 
 _PREFIX = "adc.area"
 
@@ -57,30 +56,13 @@ class TableArea:
     area_m2: tuple[float, ...] = field(metadata={"unit": "m2"})
 
     def __post_init__(self) -> None:
-        bits = tuple(self.table_bits) if not isinstance(self.table_bits, (str, bytes)) else ()
-        if not bits:
-            raise ValueError(f"{_PREFIX}.table_bits = {self.table_bits!r} is empty; allowed a list of bit widths")
-        bits = tuple(check_int(f"{_PREFIX}.table_bits[{i}]", b, 1, 16) for i, b in enumerate(bits))
-        if any(b1 <= b0 for b0, b1 in zip(bits, bits[1:], strict=False)):
-            raise ValueError(f"{_PREFIX}.table_bits = {list(bits)} is not strictly increasing")
-        areas = check_float_tuple(f"{_PREFIX}.area_m2", self.area_m2, 0.0, lo_open=True)
-        if len(areas) != len(bits):
-            raise ValueError(
-                f"{_PREFIX}.area_m2 has {len(areas)} entries; allowed exactly len(table_bits) = {len(bits)}"
-            )
+        bits, areas = check_table(_PREFIX, self.table_bits, self.area_m2, "area_m2")
         object.__setattr__(self, "table_bits", bits)
         object.__setattr__(self, "area_m2", areas)
 
     def area_at(self, bits: int) -> float:
-        """Square metres of one ``bits``-bit ADC (table entry or log-linear interpolation)."""
-        bits_t, a_t = self.table_bits, self.area_m2
-        if not bits_t[0] <= bits <= bits_t[-1]:
-            raise ValueError(f"adc.bits = {bits} is outside the ADC area table; allowed {bits_t[0]}..{bits_t[-1]}")
-        i = bisect.bisect_left(bits_t, bits)
-        if bits_t[i] == bits:
-            return a_t[i]
-        frac = (bits - bits_t[i - 1]) / (bits_t[i] - bits_t[i - 1])
-        return math.exp(math.log(a_t[i - 1]) + frac * (math.log(a_t[i]) - math.log(a_t[i - 1])))
+        """Square metres of one ``bits``-bit ADC (table entry or log-linear interpolation, ``bits_table``)."""
+        return log_linear(self.table_bits, self.area_m2, bits, "ADC area table")
 
 
 AdcAreaModel = LinearArea | TableArea

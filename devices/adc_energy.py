@@ -6,15 +6,13 @@ Each model is a frozen dataclass with ``energy_j(bits, latency_s) -> joules per 
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
+from .bits_table import check_table, log_linear
 from .validate import (
     check_choice,
-    check_float_tuple,
-    check_int,
     check_keys,
     check_nonnegative,
     check_positive,
@@ -48,32 +46,13 @@ class TableEnergy:
     e_conv_j: tuple[float, ...] = field(metadata={"unit": "J"})
 
     def __post_init__(self) -> None:
-        bits = tuple(self.table_bits) if not isinstance(self.table_bits, (str, bytes)) else ()
-        if not bits:
-            raise ValueError(f"{_PREFIX}.table_bits = {self.table_bits!r} is empty; allowed a list of bit widths")
-        bits = tuple(check_int(f"{_PREFIX}.table_bits[{i}]", b, 1, 16) for i, b in enumerate(bits))
-        if any(b1 <= b0 for b0, b1 in zip(bits, bits[1:], strict=False)):
-            raise ValueError(f"{_PREFIX}.table_bits = {list(bits)} is not strictly increasing")
-        energies = check_float_tuple(f"{_PREFIX}.e_conv_j", self.e_conv_j, 0.0, lo_open=True)
-        if len(energies) != len(bits):
-            raise ValueError(
-                f"{_PREFIX}.e_conv_j has {len(energies)} entries; allowed exactly len(table_bits) = {len(bits)}"
-            )
+        bits, energies = check_table(_PREFIX, self.table_bits, self.e_conv_j, "e_conv_j")
         object.__setattr__(self, "table_bits", bits)
         object.__setattr__(self, "e_conv_j", energies)
 
     def energy_j(self, bits: int, latency_s: float) -> float:
-        """Joules per conversion at ``bits`` (table entry or log-linear interpolation)."""
-        bits_t, e_t = self.table_bits, self.e_conv_j
-        if not bits_t[0] <= bits <= bits_t[-1]:
-            raise ValueError(
-                f"adc.bits = {bits} is outside the energy table; allowed {bits_t[0]}..{bits_t[-1]}"
-            )
-        i = bisect.bisect_left(bits_t, bits)
-        if bits_t[i] == bits:
-            return e_t[i]
-        frac = (bits - bits_t[i - 1]) / (bits_t[i] - bits_t[i - 1])
-        return math.exp(math.log(e_t[i - 1]) + frac * (math.log(e_t[i]) - math.log(e_t[i - 1])))
+        """Joules per conversion at ``bits`` (table entry or log-linear interpolation, ``bits_table``)."""
+        return log_linear(self.table_bits, self.e_conv_j, bits, "energy table")
 
 
 @dataclass(frozen=True)
