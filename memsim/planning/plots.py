@@ -20,7 +20,8 @@ from memsim.trace.plots import new_figure, require_matplotlib, save
 def error_model_figure(models: tuple[LayerErrorModel, ...], positions: list[dict[int, int]]):
     """Per layer: heat map of the analytic code-error probability over (slice, cycle), with each cell's
     accumulator bit relative to the truncation point written in it; and a histogram of the output-bit
-    positions of the measured accumulator errors, the truncated bits (negative positions) shaded."""
+    positions of the measured accumulator errors, the truncated bits (negative positions) shaded and their bars in a
+    colour of their own."""
     n = len(models)
     fig = require_matplotlib()(figsize=(max(COLUMN_IN, 2.4 * n), 4.6),
                                layout="constrained")
@@ -48,19 +49,20 @@ def error_model_figure(models: tuple[LayerErrorModel, ...], positions: list[dict
         if len(keys):
             counts = np.array([pos[k] for k in keys], dtype=float)
             hist.bar(keys[keys >= 0], 100 * counts[keys >= 0] / counts.sum(), color=PALETTE[3], width=0.8,
-                     label="kept bits")
+                     label="in kept bits")
             hist.bar(keys[keys < 0], 100 * counts[keys < 0] / counts.sum(), color=PALETTE[0], width=0.8,
-                     label="truncated bits")
+                     label="in truncated bits (shaded)")
             low = min(-0.5, float(keys.min()) - 0.6)
-            hist.axvspan(low, -0.5, color=NEUTRAL, alpha=0.15, lw=0, label="truncated away")
+            hist.axvspan(low, -0.5, color=NEUTRAL, alpha=0.15, lw=0)
             hist.set_xlim(low, max(0.5, float(keys.max()) + 0.6))
             hist.xaxis.get_major_locator().set_params(integer=True)
         hist.axvline(-0.5, color="black", lw=0.6, ls="--")
         hist.set_xlabel("error bit − output LSB (bits)")
-        hist.set_ylabel("share of erroneous outputs (%)")
-        hist.set_title(f"layer {model.layer}: where accumulator errors land")
-        if len(keys):
-            hist.legend(loc="upper left")
+        hist.set_ylabel("share of wrong outputs (%)")
+        hist.set_title(f"layer {model.layer}: error positions")
+    handles = {label: h for ax in grid[1] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=len(handles))
     fig.suptitle("Analytic ADC code-error model and measured error positions")
     return fig
 

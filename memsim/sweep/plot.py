@@ -83,12 +83,16 @@ def sweep_figure(table: str | Path, x: str, y: str, group: str | None = None):
         groups.setdefault(key, {}).setdefault(xv if numeric_x else r[x], []).append(yv)
     categories = list(dict.fromkeys(r[x] for r in rows)) if not numeric_x else None
     fig, (ax,) = new_figure(COLUMN_IN, 2.6)
-    for key, by_x in groups.items():
+    # Lines that coincide stay visible: each group has its own marker, dash and size (later ones smaller, on top).
+    styles = [("o", "-", 5.5), ("s", "--", 4.5), ("^", ":", 4.0), ("D", "-.", 3.5), ("v", "-", 3.0)]
+    for i, (key, by_x) in enumerate(groups.items()):
+        marker, dash, size = styles[i % len(styles)]
         xs = sorted(by_x) if numeric_x else [c for c in categories if c in by_x]
         means = [float(np.mean(by_x[v])) for v in xs]
         stds = [float(np.std(by_x[v], ddof=1)) if len(by_x[v]) > 1 else 0.0 for v in xs]
         positions = xs if numeric_x else [categories.index(v) for v in xs]
-        ax.errorbar(positions, means, yerr=stds, marker="o", label=f"{key}" if group else None)
+        ax.errorbar(positions, means, yerr=stds, marker=marker, ls=dash, markersize=size,
+                    label=f"{key}" if group else None)
     if not numeric_x:
         ax.set_xticks(range(len(categories)), categories)
     ax.set_xlabel(_axis_label(x, column_meaning(x)[1]))

@@ -266,7 +266,11 @@ def test_timeline_of_a_four_layer_network_stays_readable(four_layer_trace, tmp_p
 def test_sweep_plot_labels_its_axes_with_units(tmp_path):
     from memsim.sweep.plot import sweep_figure
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = sweep_figure(_sweep_table(tmp_path / "r.csv"), "sigma", "energy_per_inference_j", "adc_bits")
+    FigureCanvasAgg(fig).draw()
+    assert text_inside(fig)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "programming variation σ/G"
     assert ax.get_ylabel() == "energy per inference (nJ)"
@@ -302,3 +306,57 @@ def test_palette_is_the_colour_blind_safe_one_everywhere(default_trace):
 
     used = {to_hex(p.get_facecolor()).upper() for ax in fig.axes for p in ax.patches}
     assert used <= {c.upper() for c in PALETTE}
+
+
+def test_error_map_ticks_are_whole_indices_and_the_legend_matches_the_bars():
+    """The heat map's slice axis is ticked at slice indices (not −0.5…1.5); the histogram's legend names the colours
+    its bars have (the truncated bits' bars, over the shaded region, in a colour of their own)."""
+    from types import SimpleNamespace
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_hex
+
+    from memsim.planning.plots import error_model_figure
+
+    rng = np.random.default_rng(0)
+    models = [SimpleNamespace(layer=i, p_code_error=rng.random((2, 8)) * 0.2,
+                              error_bit=np.arange(16).reshape(2, 8), truncation_bits=6) for i in range(2)]
+    fig = error_model_figure(models, [{-1: 150, 0: 250, 1: 220, 3: 20}] * 2)
+    FigureCanvasAgg(fig).draw()
+    assert text_inside(fig)
+    heat = fig.axes[0]
+    assert list(heat.get_yticks()) == [0, 1]
+    (legend,) = fig.legends
+    shown = {t.get_text(): to_hex(h.get_facecolor()) for t, h in zip(legend.get_texts(), legend.legend_handles,
+                                                                      strict=True)}
+    hist = next(ax for ax in fig.axes if ax.get_title() == "layer 0: error positions")
+    bars = {round(p.get_x() + p.get_width() / 2): to_hex(p.get_facecolor()) for p in hist.patches
+            if p.get_height() > 0 and p.get_width() < 1}
+    assert bars[-1] == shown["in truncated bits (shaded)"] != shown["in kept bits"] == bars[0]
+
+
+def test_report_only_figures_keep_their_text_inside(default_trace):
+    """The figures only the report draws: the comparison of runs and the area breakdown."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from memsim.report.document import _comparison_figure
+    from memsim.report.run import _area_figure
+    from memsim.trace.report import summarize
+
+    s = summarize(memsim.trace.open(default_trace))
+    for fig in (_comparison_figure([s, s, s], ["a.h5", "b.h5", "a-much-longer-name.h5"]),
+                _area_figure({"adc": 1.5e-6, "crossbar": 0.7e-6, "sample_hold": 1e-9}, "digits-mlp on digits-test")):
+        FigureCanvasAgg(fig).draw()
+        assert text_inside(fig)
+
+
+def test_readme_shows_the_report_screenshot():
+    root = Path(__file__).resolve().parents[2]
+    readme = root.joinpath("README.md").read_text(encoding="utf-8")
+    assert "![The report of the default run in headless Chromium](docs/report.png)" in readme
+    data = root.joinpath("docs", "report.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 1280 and height >= 800
+    for option in ("--layers", "--tiles", "--window", "memsim report"):
+        assert option in readme
