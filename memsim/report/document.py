@@ -49,15 +49,17 @@ def _comparison_figure(summaries: list[dict], labels: list[str]):
         x = np.arange(len(summaries))
         acc = [100 * s["accuracy_hw"] for s in summaries]
         std = [100 * s["accuracy_hw_std"] for s in summaries]
-        left.bar(x, acc, 0.6, yerr=std, color=PALETTE[0], capsize=3, label="hardware, mean ± std over chips")
         quant = [100 * s["accuracy_quantized"] if s["accuracy_quantized"] is not None else np.nan for s in summaries]
-        left.plot(x, quant, "_", color=PALETTE[2], markersize=18, markeredgewidth=2, label="quantized (ideal)")
+        left.plot(x, quant, "_", color=PALETTE[2], markersize=22, markeredgewidth=2, label="quantized (ideal)")
+        left.errorbar(x, acc, yerr=std, fmt="o", color=PALETTE[0], markersize=6,
+                      label="hardware, mean ± std over chips")
         left.set_xticks(x, labels, rotation=15 if len(labels) > 3 else 0)
+        left.set_xlim(-0.6, len(summaries) - 0.4)
+        left.margins(y=0.25)
+        left.set_xlabel("run")
         left.set_ylabel("test accuracy (%)")
-        left.set_ylim(0, 119)
-        left.set_yticks([0, 20, 40, 60, 80, 100])
         left.set_title("accuracy")
-        left.legend(loc="upper center", ncols=2)
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2)
         div, unit = scale(max(s["energy_per_inference_j"] for s in summaries), "J")
         bottom = np.zeros(len(summaries))
         for comp in COMPONENTS:
@@ -67,6 +69,7 @@ def _comparison_figure(summaries: list[dict], labels: list[str]):
                 right.bar(x, values, 0.6, bottom=bottom, color=component_color(comp), label=comp)
                 bottom += values
         right.set_xticks(x, labels, rotation=15 if len(labels) > 3 else 0)
+        right.set_xlabel("run")
         right.set_ylabel(f"energy per inference ({unit})")
         right.set_title("energy per inference by component")
         right.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -175,6 +175,7 @@ def _timeline(trace, chip, layers, tiles, window_s):
     merged = len(keys) > TIMELINE_LANES
     if merged:
         tiles_per_layer = {la: sum(1 for k in keys if k[0] == la and k[1] != digital) for la, _ in keys}
+        has_digital = {la for la, t in keys if t == digital}
         keys = sorted({(la, 0) for la, _ in keys})
     lane_of = {k: i for i, k in enumerate(keys)}
     comps = [c for c in COMPONENTS if c in set(iv["component"])]
@@ -192,8 +193,8 @@ def _timeline(trace, chip, layers, tiles, window_s):
             ax.broken_barh(spans, (i - 0.42 + j * stripe, stripe), facecolors=component_color(comp),
                            label=comp if i == lane[sel][0] else None)
     if merged:
-        labels = [f"L{la} ({tiles_per_layer[la]} tile{'s' if tiles_per_layer[la] != 1 else ''} + digital)"
-                  for la, _ in keys]
+        labels = [f"L{la} ({tiles_per_layer[la]} tile{'s' if tiles_per_layer[la] != 1 else ''}"
+                  f"{' + digital' if la in has_digital else ''})" for la, _ in keys]
     else:
         labels = [f"L{la} {'digital' if t == digital else f'T{t}'}" for la, t in keys]
     step = max(1, math.ceil(len(keys) / ((height - 1.2) / 0.11)))  # at most one label per 0.11 in
