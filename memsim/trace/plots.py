@@ -188,8 +188,7 @@ def _timeline(trace, chip, layers, tiles, window_s):
         sel = iv["component"] == comp
         for i in np.unique(lane[sel]):
             rows = sel & (lane == i)
-            spans = [(a / div, max(b - a, min_width) / div)
-                     for a, b in zip(iv["start_s"][rows], iv["end_s"][rows], strict=True)]
+            spans = [(a / div, (b - a) / div) for a, b in _union(iv["start_s"][rows], iv["end_s"][rows], min_width)]
             ax.broken_barh(spans, (i - 0.42 + j * stripe, stripe), facecolors=component_color(comp),
                            label=comp if i == lane[sel][0] else None)
     if merged:
@@ -212,6 +211,19 @@ def _timeline(trace, chip, layers, tiles, window_s):
         what += f", {t0 / div:.4g}–{(t0 + span) / div:.4g} {unit}"
     fig.suptitle(f"Busy intervals of chip {chip}, {what}\n{run_label(trace)}")
     return fig
+
+
+def _union(start: np.ndarray, end: np.ndarray, min_width: float) -> list[tuple[float, float]]:
+    """The intervals ``[start, max(end, start + min_width)]`` merged where they overlap (the tiles of a merged lane
+    work in parallel): the same picture with far fewer shapes, so vector files stay small."""
+    order = np.argsort(start, kind="stable")
+    out: list[list[float]] = []
+    for a, b in zip(start[order], np.maximum(end, start + min_width)[order], strict=True):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], float(b))
+        else:
+            out.append([float(a), float(b)])
+    return [(a, b) for a, b in out]
 
 
 @styled()
