@@ -141,12 +141,14 @@ def latency_section(trace: Trace, s: dict, anchor: str) -> str:
         return section(anchor, "Latency", body, "This trace predates schema 3: latency and throughput come from "
                        "the run time; it records no pipeline stages.")
     stages = s["stages"]
-    slowest = max(range(len(stages)), key=lambda i: stages[i]["period_s"])
+    longest = max(st["period_s"] for st in stages)
+    slowest = {i for i, st in enumerate(stages) if st["period_s"] >= longest * (1 - 1e-9)}
+    mark = "bottleneck" if len(slowest) == 1 else f"bottleneck (tied, {len(slowest)} stages)"
     rows = [[st["layer"], si(st["latency_s"], "s"), si(st["period_s"], "s"), f"{1 / st['period_s']:.4g}",
              st.get("vectors", "-"), f"{st['input_buffer_bits']:,} bit" if "input_buffer_bits" in st else "-",
-             "bottleneck" if i == slowest else ""] for i, st in enumerate(stages)]
+             mark if i in slowest else ""] for i, st in enumerate(stages)]
     body += table(["layer", "stage latency", "period", "max inferences/s", "vectors", "input buffer", ""], rows,
-                  numeric={0, 1, 2, 3, 4, 5}, marked={slowest})
+                  numeric={0, 1, 2, 3, 4, 5}, marked=slowest)
     if "utilization" in s:
         body += table(["component", "utilization"], [[k, pct(v, 1)] for k, v in
                                                     sorted(s["utilization"].items(), key=lambda kv: -kv[1])],

@@ -389,7 +389,8 @@ def confusion_figure(trace: Trace):
 @styled()
 def latency_figure(trace: Trace):
     """Left: each layer's pipeline stage, its latency (one inference through the stage) and its period (the time
-    between inferences it allows), the slowest period (the bottleneck, which sets the throughput) marked.
+    between inferences it allows), the slowest period (the bottleneck, which sets the throughput; every stage
+    that ties for it) marked.
     Right: the busy share of each component kind (busy time over run time, per unit)."""
     s = summarize(trace)
     if "stages" not in s:
@@ -401,12 +402,16 @@ def latency_figure(trace: Trace):
     fig, (left, right) = new_figure(PAGE_IN, 2.9, ncols=2)
     layers = np.arange(len(stages))
     div, unit = scale(max(max(st["latency_s"], st["period_s"]) for st in stages), "s")
-    slowest = max(range(len(stages)), key=lambda i: stages[i]["period_s"])
-    lat = left.bar(layers - 0.2, [st["latency_s"] / div for st in stages], 0.4, color=PALETTE[4])
+    longest = max(st["period_s"] for st in stages)
+    slowest = [i for i, st in enumerate(stages) if st["period_s"] >= longest * (1 - 1e-9)]  # ties all marked
+    lat = left.bar(layers - 0.2, [st["latency_s"] / div for st in stages], 0.4, color=NEUTRAL)
     bars = left.bar(layers + 0.2, [st["period_s"] / div for st in stages], 0.4, color=PALETTE[0])
-    bars[slowest].set_color(PALETTE[3])
-    left.legend([lat, bars[0] if slowest else bars[-1], bars[slowest]],
-                ["latency", "period", "bottleneck period"], loc="upper right", ncols=3)
+    for i in slowest:
+        bars[i].set_color(PALETTE[3])
+    others = [i for i in range(len(stages)) if i not in slowest]
+    handles = [lat, *([bars[others[0]]] if others else []), bars[slowest[0]]]
+    left.legend(handles, ["latency", *(["period"] if others else []), "bottleneck period"], loc="upper right",
+                ncols=3)
     left.margins(y=0.3)
     left.set_xticks(layers, [str(st["layer"]) for st in stages])
     left.set_xlabel("layer (index)")
