@@ -73,6 +73,7 @@ document.querySelectorAll('input[data-zoom]').forEach(function (input) {
 """
 
 _ids = itertools.count()
+_PX_PER_IN = 137  # on-screen scale of the figures: a 7.16 in (page-wide) figure is 980 px wide
 
 
 def esc(value) -> str:
@@ -151,6 +152,9 @@ def figure(fig, caption: str, zoom_id: str | None = None) -> str:
     """A ``<figure>`` holding ``fig`` as inline SVG and its caption; with ``zoom_id``, in a scrolling box with a
     zoom slider (the timeline)."""
     body = svg(fig)
+    if not zoom_id:  # every figure at the same scale: a page-wide figure fills the column, a narrower one less
+        width_px = round(fig.get_size_inches()[0] * _PX_PER_IN)
+        body = body.replace("<svg ", f'<svg style="max-width: {width_px}px" ', 1)
     if zoom_id:
         controls = (f'<div class="controls"><label>zoom <input type="range" min="100" max="1200" step="25" '
                     f'value="100" data-zoom="{zoom_id}"></label> <span id="{zoom_id}-level">1.0×</span> '

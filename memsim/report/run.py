@@ -29,9 +29,15 @@ def headline(s: dict, summary_attr: dict) -> list[tuple[str, str, str]]:
         ("bit-exact outputs", pct(s["bit_exact_rate"]), "equal to the zero-variation reference"),
         ("ADC clip rate", pct(s["adc_clip_rate"], 3), f"of {s['adc_conversions']:,} conversions per chip run"),
     ]
-    if "area_m2" in summary_attr or "area_by_component_m2" in summary_attr:
-        total = summary_attr.get("area_m2", sum((summary_attr.get("area_by_component_m2") or {}).values()))
+    if has_area(summary_attr):
+        total = summary_attr.get("area_m2") or sum(summary_attr["area_by_component_m2"].values())
         items.append(("chip area", area(total), f"{s['tiles']} tiles"))
+        if isinstance(summary_attr.get("tops_per_mm2"), (int, float)):
+            items.append(("area efficiency", f"{summary_attr['tops_per_mm2']:.4g} TOPS/mm²", "operations per second "
+                                                                                           "per chip area"))
+        if isinstance(summary_attr.get("cope_gop_per_j_per_mm2"), (int, float)):
+            items.append(("COPE per area", f"{summary_attr['cope_gop_per_j_per_mm2']:.4g} GOP/J/mm²", "COPE / chip "
+                                                                                                    "area"))
     return items
 
 
@@ -105,18 +111,33 @@ def _area_figure(by_component: dict, label: str):
 
 
 def _area_rows(value) -> tuple[list[str], list[list]] | None:
-    """A per-layer area entry of the summary as a table: a list of objects or a mapping of layer to m²."""
+    """A per-layer area entry of the summary as a table: a list of objects (nested objects become one column per
+    key, ``area_by_component_m2.adc``) or a mapping of layer to m². Areas (keys ending in ``_m2``, or inside an
+    object whose key does) are shown in mm²."""
     if isinstance(value, dict):
         return ["layer", "area"], [[k, area(v)] for k, v in value.items() if isinstance(v, (int, float))]
-    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-        keys = list(dict.fromkeys(k for r in value for k in r))
-        return keys, [[area(r.get(k)) if k.endswith("_m2") else r.get(k, "") for k in keys] for r in value]
-    return None
+    if not (isinstance(value, list) and value and all(isinstance(r, dict) for r in value)):
+        return None
+
+    def flat(row: dict, prefix: str = "", is_area: bool = False) -> dict:
+        out = {}
+        for k, v in row.items():
+            name, in_area = f"{prefix}{k}", is_area or k.endswith("_m2")
+            if isinstance(v, dict):
+                out.update(flat(v, name + ".", in_area))
+            else:
+                out[name] = area(v) if in_area and isinstance(v, (int, float)) else v
+        return out
+
+    rows = [flat(r) for r in value]
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    header = [k.replace("area_by_component_m2.", "").replace("_m2", "").replace("_", " ") for k in keys]
+    return header, [["" if r.get(k) is None else r.get(k) for k in keys] for r in rows]
 
 
 def area_section(trace: Trace, summary_attr: dict, anchor: str) -> str:
     by = summary_attr["area_by_component_m2"]
-    total = summary_attr.get("area_m2", sum(v for v in by.values() if isinstance(v, (int, float))))
+    total = summary_attr.get("area_m2") or sum(v for v in by.values() if isinstance(v, (int, float)))
     rows = [[c, area(v), pct(v / total if total else float("nan"), 1)]
             for c, v in sorted(by.items(), key=lambda kv: -kv[1])]
     rows.append(["total", area(total), "100.0 %"])
@@ -125,7 +146,8 @@ def area_section(trace: Trace, summary_attr: dict, anchor: str) -> str:
         if key.startswith("area") and key not in ("area_m2", "area_by_component_m2"):
             shaped = _area_rows(value)
             if shaped:
-                body += f"<h3>{esc(key)}</h3>" + table(shaped[0], shaped[1], numeric=set(range(1, len(shaped[0]))))
+                title = "per layer" if key in ("area_by_layer", "area_by_layer_m2") else key
+                body += f"<h3>{esc(title)}</h3>" + table(shaped[0], shaped[1], numeric=set(range(len(shaped[0]))))
     body += figure(_area_figure(by, plots.run_label(trace)), "Chip area by component kind with its share.")
     return section(anchor, "Area", body, "From the run's summary (the trace's summary attribute).")
 

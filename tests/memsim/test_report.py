@@ -144,7 +144,10 @@ def _with_area(src: Path, dst: Path) -> Path:
         summary = json.loads(h5.attrs["summary"])
         summary["area_m2"] = 2.5e-6
         summary["area_by_component_m2"] = {"adc": 1.5e-6, "crossbar": 0.7e-6, "dac": 0.3e-6}
-        summary["area_by_layer_m2"] = [{"layer": 0, "area_m2": 1.6e-6}, {"layer": 1, "area_m2": 0.9e-6}]
+        summary["area_by_layer"] = [  # the layout of issue 15's summary
+            {"layer": 0, "tiles": 3, "area_m2": 1.6e-6, "area_by_component_m2": {"adc": 1.0e-6, "crossbar": 0.6e-6}},
+            {"layer": 1, "tiles": 2, "area_m2": 0.9e-6, "area_by_component_m2": {"adc": 0.5e-6, "crossbar": 0.4e-6}}]
+        summary["tops_per_mm2"] = 1.25
         h5.attrs["summary"] = json.dumps(summary)
     return dst
 
@@ -160,7 +163,8 @@ def test_area_section_appears_exactly_when_the_summary_has_an_area_breakdown(def
     assert sections.index("run-area") == sections.index("run-energy") + 1
     text = " ".join(page.text)
     assert "2.5 mm²" in text and "1.5 mm²" in text and "60.0 %" in text  # adc: 1.5 of 2.5 mm²
-    assert "area_by_layer_m2" in text and "1.6 mm²" in text
+    assert "per layer" in text and "1.6 mm²" in text and "crossbar" in text
+    assert "0.4 mm²" in text and "1.25 TOPS/mm²" in text
 
 
 def test_report_compares_runs_side_by_side(default_trace, tmp_path, run_cli):
