@@ -32,6 +32,8 @@ def headline(s: dict, summary_attr: dict) -> list[tuple[str, str, str]]:
     if has_area(summary_attr):
         total = summary_attr.get("area_m2") or sum(summary_attr["area_by_component_m2"].values())
         items.append(("chip area", area(total), f"{s['tiles']} tiles"))
+        if isinstance(summary_attr.get("tops_per_w"), (int, float)):
+            items.append(("energy efficiency", f"{summary_attr['tops_per_w']:.4g} TOPS/W", "operations per joule"))
         if isinstance(summary_attr.get("tops_per_mm2"), (int, float)):
             items.append(("area efficiency", f"{summary_attr['tops_per_mm2']:.4g} TOPS/mm²", "operations per second "
                                                                                            "per chip area"))

@@ -36,6 +36,8 @@ def _show(column: str, values: list[float]) -> str:
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     if unit == "%":
         return f"{100 * mean:.2f} ± {100 * std:.2f} %"
+    if unit == "mm²":
+        return f"{1e6 * mean:.4g} ± {1e6 * std:.2g} mm²"
     if unit in ("J", "s"):
         return f"{si(mean, unit)} ± {si(std, unit)}"
     return f"{mean:.4g} ± {std:.2g} {unit}".rstrip()

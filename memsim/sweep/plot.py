@@ -15,7 +15,8 @@ from memsim.plotstyle import COLUMN_IN, scale, styled
 from memsim.sweep.run import read_table
 from memsim.trace.plots import check_output, new_figure, save
 
-# What a column of the sweep table holds: (description, unit); "%" columns are fractions shown in per cent.
+# What a column of the sweep table holds: (description, unit); "%" columns are fractions shown in per cent, "mm²"
+# columns are m² shown in mm².
 COLUMNS = {
     "accuracy_hw": ("hardware accuracy", "%"), "bit_exact_rate": ("bit-exact outputs", "%"),
     "accuracy_float": ("float accuracy", "%"), "accuracy_quantized": ("quantized (ideal) accuracy", "%"),
@@ -28,6 +29,8 @@ COLUMNS = {
     "events": ("events", "1"), "sigma": ("programming variation σ/G", "1"), "adc_bits": ("ADC resolution", "bit"),
     "weight_bits": ("weight precision", "bit"), "input_bits": ("input precision", "bit"),
     "output_bits": ("output precision", "bit"), "sigma_scale": ("σ scale", "1"), "age_s": ("age", "s"),
+    "area_m2": ("chip area", "mm²"), "tops_per_w": ("energy efficiency", "TOPS/W"),
+    "tops_per_mm2": ("area efficiency", "TOPS/mm²"), "cope_gop_per_j_per_mm2": ("COPE per area", "GOP/J/mm²"),
 }
 
 
@@ -37,6 +40,8 @@ def column_meaning(name: str) -> tuple[str, str]:
         return COLUMNS[name]
     if name.startswith("energy_") and name.endswith("_j"):
         return f"{name[7:-2]} energy per chip run", "J"
+    if name.startswith("area_") and name.endswith("_m2"):
+        return f"{name[5:-3]} area", "mm²"
     return name, ""
 
 
@@ -70,6 +75,8 @@ def sweep_figure(table: str | Path, x: str, y: str, group: str | None = None):
     description, unit = column_meaning(y)
     if unit == "%":
         div, shown = 0.01, "%"
+    elif unit == "mm²":  # the table holds m²
+        div, shown = 1e-6, unit
     elif unit in ("J", "s"):
         div, shown = scale(max(abs(v) for v in ys), unit)
     else:

@@ -21,6 +21,7 @@ import pytest
 
 import memsim.trace
 from memsim.plotstyle import DPI, PALETTE, text_inside
+from memsim.report.run import has_area
 from memsim.trace import plots
 
 pytest.importorskip("matplotlib")
@@ -104,14 +105,16 @@ def report(run_cli, tmp_path, *inputs) -> str:
 def test_report_of_the_default_run_has_every_section_and_figure(default_trace, tmp_path, run_cli):
     html = report(run_cli, tmp_path, default_trace)
     page = parse(html)
-    sections = [a["id"] for t, a in page.tags if t == "section"]
-    assert sections == ["run-summary", "run-accuracy", "run-energy", "run-latency", "run-timeline", "run-errors",
-                        "run-plan", "run-config", "run-card"]
-    assert [t for t, _ in page.tags].count("svg") == 6  # accuracy, confusion, energy, latency, timeline, errors
-    figures = [a for t, a in page.tags if t == "figure"]
-    assert len(figures) == 6
-    text = " ".join(page.text)
     tr = memsim.trace.open(default_trace)
+    area = has_area(tr.summary)  # the run's summary holds an area breakdown (memsim with chip areas)
+    sections = [a["id"] for t, a in page.tags if t == "section"]
+    assert sections == ["run-summary", "run-accuracy", "run-energy", *(["run-area"] if area else []), "run-latency",
+                        "run-timeline", "run-errors", "run-plan", "run-config", "run-card"]
+    # accuracy, confusion, energy, (area,) latency, timeline, errors
+    assert [t for t, _ in page.tags].count("svg") == 6 + area
+    figures = [a for t, a in page.tags if t == "figure"]
+    assert len(figures) == 6 + area
+    text = " ".join(page.text)
     s = memsim.trace.report.summarize(tr)
     # Accuracy with its spread, energy and latency with units, the bottleneck marked.
     assert f"{100 * s['accuracy_hw']:.2f} % ± {100 * s['accuracy_hw_std']:.2f} % (1 chip)" in text
@@ -152,8 +155,18 @@ def _with_area(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _without_area(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as h5:
+        summary = json.loads(h5.attrs["summary"])
+        for key in [k for k in summary if k.startswith("area") or k.endswith("mm2")]:
+            del summary[key]
+        h5.attrs["summary"] = json.dumps(summary)
+    return dst
+
+
 def test_area_section_appears_exactly_when_the_summary_has_an_area_breakdown(default_trace, tmp_path, run_cli):
-    without = report(run_cli, tmp_path, default_trace)
+    without = report(run_cli, tmp_path, _without_area(default_trace, tmp_path / "no-area.h5"))
     assert 'id="run-area"' not in without and "chip area" not in without
     area_trace = _with_area(default_trace, tmp_path / "area.h5")
     (tmp_path / "report.html").unlink()

@@ -74,12 +74,17 @@ def test_default_report_renders_in_headless_chromium(browser, default_report, tm
     page.wait_for_load_state("load")
     assert errors == []
     assert page.title().startswith("memsim report: digits-mlp on digits-test")
-    assert page.eval_on_selector_all("section", "els => els.map(e => e.id)") == SECTIONS
-    for anchor in SECTIONS:
+    import memsim.trace
+    from memsim.report.run import has_area
+
+    area = has_area(memsim.trace.open(default_report.parent / "memsim-trace.h5").summary)
+    sections = SECTIONS[:3] + (["run-area"] if area else []) + SECTIONS[3:]
+    assert page.eval_on_selector_all("section", "els => els.map(e => e.id)") == sections
+    for anchor in sections:
         box = page.query_selector(f"#{anchor}").bounding_box()
         assert box["width"] > 0 and box["height"] > 0, anchor
     figures = page.query_selector_all("figure.memsim-figure svg")
-    assert len(figures) == 6
+    assert len(figures) == 6 + area  # accuracy, confusion, energy, (area,) latency, timeline, errors
     for svg in figures:
         box = svg.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 100, box
