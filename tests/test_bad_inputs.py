@@ -531,6 +531,35 @@ case("trace", "plot over the trace itself", [*T, "plot", "good.h5", "-o", "good.
 case("trace", "export --csv to a file", [*T, "export", "good.h5", "--csv", "afile"], {"good.h5": "GOOD", "afile": "x"})
 case("trace", "plot --chip on a picture that is not per chip", [*T, "plot", "good.h5", "--kind", "energy", "--chip",
                                                                  "3", "-o", "e.png"], {"good.h5": "GOOD"})
+# ---- the timeline's selection (trace timeline / trace plot --kind timeline)
+for opt, value, what in [("--layers", "7", "layer 7"), ("--layers", "a", "--layers"), ("--layers", "2-1", "--layers"),
+                         ("--tiles", "99", "tile 99"), ("--tiles", "x", "--tiles"), ("--window", "5:1", "--window"),
+                         ("--window", "1", "START:END"), ("--window", "0:abc", "--window"),
+                         ("--window", "-1:2us", "--window"), ("--window", "1:2", "no busy interval")]:
+    case("trace", f"timeline {opt} {value}", [*T, "timeline", "good.h5", opt, value, "-o", "t.png"],
+         {"good.h5": "GOOD"})
+    EXPECT[f"trace: timeline {opt} {value}"] = what
+case("trace", "plot --window on a picture without a timeline", [*T, "plot", "good.h5", "--kind", "energy", "--window",
+                                                                "0:1us", "-o", "e.png"], {"good.h5": "GOOD"})
+
+# ---- memsim report
+R = ["report"]
+case("report", "of a missing trace", [*R, "missing.h5", "-o", "r.html"])
+case("report", "of a text file", [*R, "t.h5", "-o", "r.html"], {"t.h5": "not hdf5"})
+case("report", "of a directory", [*R, "tdir", "-o", "r.html"], {"tdir": "DIR"})
+case("report", "without inputs", [*R, "-o", "r.html"])
+case("report", "-o not HTML", [*R, "good.h5", "-o", "r.png"], {"good.h5": "GOOD"})
+case("report", "-o in a missing directory", [*R, "good.h5", "-o", "missing/r.html"], {"good.h5": "GOOD"})
+case("report", "-o a directory", [*R, "good.h5", "-o", "rdir.html"], {"good.h5": "GOOD", "rdir.html": "DIR"})
+case("report", "-o the trace itself", [*R, "good.h5", "-o", "good.h5"], {"good.h5": "GOOD"})
+case("report", "good and missing trace", [*R, "good.h5", "missing.h5", "-o", "r.html"], {"good.h5": "GOOD"})
+case("report", "a CSV that is not a sweep table", [*R, "t.csv", "-o", "r.html"], {"t.csv": "a,b\n1,2\n"})
+case("report", "a sweep table without rows", [*R, "t.csv", "-o", "r.html"], {"t.csv": "point,chip,accuracy_hw\n"})
+case("report", "a missing sweep table", [*R, "missing.csv", "-o", "r.html"])
+case("report", "bad input leaves a report alone", [*R, "missing.h5", "-o", "r.html"], {"r.html": "<p>old</p>"})
+EXPECT.update({"report: -o not HTML": "allowed: a name ending in .html", "report: of a missing trace": "missing.h5",
+               "report: a CSV that is not a sweep table": "point and chip",
+               "report: a sweep table without rows": "no rows"})
 case("card", "not UTF-8", [*K], {"k.toml": CARD_TEXT.encode("utf-8").replace(b"ISAAC", b"IS\xffAC", 1)})
 case("network", "a directory", [*N, "netdir"], {"netdir": "DIR", "data.npz": TINY_DATA})
 
@@ -580,6 +609,6 @@ def test_bad_input_one_line_exit_2_nothing_written(argv, files, tmp_path, monkey
 
 def test_the_corpus_covers_every_kind():
     kinds = {c[0].split(":")[0] for c in CASES}
-    assert kinds == {"cli", "plan-cli", "config", "card", "plan", "network", "data", "output", "trace"}
+    assert kinds == {"cli", "plan-cli", "config", "card", "plan", "network", "data", "output", "trace", "report"}
     assert len(CASES) >= 150
     assert set(EXPECT) <= {c[0] for c in CASES}

@@ -34,6 +34,7 @@ import numpy as np
 from memsim.config import SimConfig
 from memsim.planning.plan import Plan
 from memsim.planning.planner import compare_row, evaluate, load_workload, plan_network, score, split_for_planning
+from memsim.plotstyle import COLUMN_IN, PAGE_IN, styled
 from memsim.trace.plots import MissingMatplotlib, check_output, new_figure, save
 from memsim.files import interruptible
 
@@ -133,10 +134,11 @@ def knob_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@styled()
 def figure(rows: list[dict]):
     """Per network: COPE ratio versus σ scale (filled marker: budget met at 95 % confidence on test)."""
     networks = sorted({r["network"] for r in rows})
-    fig, axes = new_figure(5.5 * len(networks), 4.2, ncols=len(networks))
+    fig, axes = new_figure(max(COLUMN_IN, min(PAGE_IN, COLUMN_IN * len(networks))), 3.0, ncols=len(networks))
     axes = np.atleast_1d(axes)
     for ax, network in zip(axes, networks, strict=True):
         for i, key in enumerate(sorted({(r["card"], r["encoding"]) for r in rows if r["network"] == network})):
@@ -151,8 +153,8 @@ def figure(rows: list[dict]):
         ax.set_xlabel("σ scale (× the card's own variation)")
         ax.set_ylabel("planned / conventional COPE")
         ax.set_ylim(0, max(6.0, 1.1 * max(r["cope_ratio"] for r in rows)))
-        ax.set_title(f"{network} (filled: 1-point budget met at 95 % on test)", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.set_title(f"{network}\n(filled: 1-point budget met at 95 % on test)")
+        ax.legend()
     return fig
 
 

@@ -18,6 +18,7 @@ import json
 import sys
 
 from memsim.config import SimConfig
+from memsim.plotstyle import PAGE_IN, styled
 from memsim.trace.plots import MissingMatplotlib, check_output, new_figure, require_matplotlib, save
 from memsim.simulate import simulate
 from memsim.trace.report import si
@@ -61,15 +62,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@styled()
 def figure(rows: list[dict], title: str):
-    """Three panels over σ: accuracy (mean ± std, ideal), energy per inference, COPE."""
+    """Three panels over σ: accuracy (mean ± std, ideal), energy per inference, COPE (memsim's figure style)."""
     sigma = [r["sigma_rel"] for r in rows]
-    fig, (acc_ax, energy_ax, cope_ax) = new_figure(12, 4, ncols=3)
+    fig, (acc_ax, energy_ax, cope_ax) = new_figure(PAGE_IN, 2.6, ncols=3)
     acc_ax.errorbar(sigma, [100 * r["accuracy_hw"] for r in rows], yerr=[100 * r["accuracy_hw_std"] for r in rows],
-                    marker="o", capsize=3, label="hardware (mean ± std)")
+                    marker="o", label="hardware (mean ± std)")
     acc_ax.plot(sigma, [100 * r["accuracy_quantized"] for r in rows], "--", color="C2", label="quantized (ideal)")
     acc_ax.set_ylabel("accuracy (%)")
-    acc_ax.legend(fontsize=8)
+    acc_ax.legend()
     for ax, values, label, color in (
         (energy_ax, [1e9 * r["energy_per_inference_j"] for r in rows], "energy per inference (nJ)", "C1"),
         (cope_ax, [r["cope_gop_per_j"] for r in rows], "COPE (GOP/J)", "C3"),
@@ -78,8 +80,8 @@ def figure(rows: list[dict], title: str):
         ax.set_ylabel(label)
         ax.set_ylim(0, 1.15 * max(values) if max(values) > 0 else 1)  # from zero, so changes read as ratios
     for ax in (acc_ax, energy_ax, cope_ax):
-        ax.set_xlabel("programming variation σ/G")
-        ax.grid(alpha=0.3)
+        ax.set_xlabel("programming variation σ/G (1)")
+        ax.grid(True)
     fig.suptitle(title)
     return fig
 

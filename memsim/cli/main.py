@@ -15,6 +15,7 @@ import click
 
 from memsim.cli.options import chip_range_option, config_from_options, workload_options
 from memsim.cli.plan import plan
+from memsim.cli.report import report
 from memsim.cli.sweep import sweep
 from memsim.cli.trace import trace
 from memsim.config import OUTPUTS
@@ -138,6 +139,7 @@ def devices(show_actions: bool, as_json: bool) -> None:
 cli.add_command(trace)
 cli.add_command(plan)
 cli.add_command(sweep)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

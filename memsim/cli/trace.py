@@ -48,6 +48,23 @@ def open_trace(path: str, max_read_mb: int):
     return _open_trace(path, max_bytes=max_read_mb << 20)
 
 
+def _timeline_options(command):
+    """``--layers``, ``--tiles`` and ``--window``: what the timeline draws (``memsim.trace.timeline.select``)."""
+    command = click.option("--window", metavar="START:END",
+                           help="Time window to draw, in seconds or with a unit: 0:2e-6, 0:2us, 1.5us:3us.")(command)
+    command = click.option("--tiles", metavar="LIST",
+                           help="Crossbar tiles to draw (e.g. 0,2,5-7); leaves out the digital stages.")(command)
+    return click.option("--layers", metavar="LIST", help="Layers to draw (e.g. 0,2 or 1-3).")(command)
+
+
+def _timeline_selection(layers: str | None, tiles: str | None, window: str | None) -> dict:
+    from memsim.trace.timeline import parse_indices, parse_window
+
+    return {"layers": None if layers is None else parse_indices(layers, "--layers"),
+            "tiles": None if tiles is None else parse_indices(tiles, "--tiles"),
+            "window_s": None if window is None else parse_window(window)}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def trace() -> None:
     """Analyse HDF5 traces written by `memsim simulate`."""
@@ -72,9 +89,11 @@ def summary(path: str, as_json: bool, max_read_mb: int) -> None:
 @click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-<kind>.png.")
 @click.option("--chip", type=int, default=0, show_default=True,
               help=f"Chip instance of a per-chip picture ({_PER_CHIP}).")
+@_timeline_options
 @_max_read
-def plot(path: str, kind: str, output: str | None, chip: int, max_read_mb: int) -> None:
-    """Draw one picture of a trace (--kind) into an image file."""
+def plot(path: str, kind: str, output: str | None, chip: int, layers: str | None, tiles: str | None,
+         window: str | None, max_read_mb: int) -> None:
+    """Draw one picture of a trace (--kind) into an image file (PNG at 300 dpi, SVG or PDF by the suffix)."""
     from pathlib import Path
 
     from memsim.trace.plots import MissingMatplotlib, check_output
@@ -83,10 +102,14 @@ def plot(path: str, kind: str, output: str | None, chip: int, max_read_mb: int) 
     out = output or f"{Path(path).stem}-{kind}.png"
     if chip != 0 and not PLOTS[kind].per_chip:
         raise ValueError(f"--chip {chip}: the {kind} picture is not per chip; --chip applies to {_PER_CHIP}")
+    given = [name for name, v in (("--layers", layers), ("--tiles", tiles), ("--window", window)) if v is not None]
+    if given and kind != "timeline":
+        raise ValueError(f"{given[0]}: the {kind} picture has no such option; allowed: {given[0]} with --kind timeline")
+    selection = _timeline_selection(layers, tiles, window) if kind == "timeline" else {}
     check_output(out)
     tr = open_trace(path, max_read_mb)
     try:
-        written = draw(tr, kind, out, chip=chip)
+        written = draw(tr, kind, out, chip=chip, **selection)
     except MissingMatplotlib as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {written}")
@@ -95,19 +118,23 @@ def plot(path: str, kind: str, output: str | None, chip: int, max_read_mb: int) 
 @trace.command()
 @click.argument("path")
 @click.option("-o", "--output", help=f"Image file ({_FORMATS_TEXT}); default <trace name>-timeline.png.")
+@_timeline_options
 @_max_read
-def timeline(path: str, output: str | None, max_read_mb: int) -> None:
-    """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run)."""
+def timeline(path: str, output: str | None, layers: str | None, tiles: str | None, window: str | None,
+             max_read_mb: int) -> None:
+    """Gantt chart of the recorded busy intervals (chip 0, the first inferences of the run): one lane per layer
+    and tile (tiles merged per layer on large networks), one stripe per component kind."""
     from pathlib import Path
 
     from memsim.trace.plots import MissingMatplotlib, check_output
     from memsim.trace.plots import plot as draw
 
     out = output or f"{Path(path).stem}-timeline.png"
+    selection = _timeline_selection(layers, tiles, window)
     check_output(out)
     tr = open_trace(path, max_read_mb)
     try:
-        written = draw(tr, "timeline", out, chip=0)
+        written = draw(tr, "timeline", out, chip=0, **selection)
     except MissingMatplotlib as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {written}")

@@ -102,3 +102,93 @@ def window(trace: Trace) -> tuple[int, int] | None:
     vectors = int(trace.busy["vector"].max()) + 1 if len(trace.busy) else 0
     return vectors, int(trace.inferences)
 
+
+
+def select(iv: np.ndarray, layers=None, tiles=None, window_s=None) -> np.ndarray:
+    """The intervals of ``iv`` on the given ``layers`` and crossbar ``tiles`` (None: all; with ``tiles`` the
+    layers' digital stages, tile -1, are left out), cut to the time window ``window_s = (start_s, end_s)``.
+
+    One-line ``ValueError`` naming the option, the value and what the trace holds when a layer or tile is not in
+    the intervals or the window holds none of them."""
+    keep = np.ones(len(iv), dtype=bool)
+    if layers is not None:
+        held = sorted({int(v) for v in iv["layer"]})
+        missing = [v for v in layers if v not in held]
+        if missing:
+            raise ValueError(f"--layers {_ints(layers)}: layer {missing[0]} is not in the timeline; allowed: "
+                             f"{_ints(held)}")
+        keep &= np.isin(iv["layer"], list(layers))
+    if tiles is not None:
+        held = sorted({int(v) for v in iv["tile"][keep] if v >= 0})
+        missing = [v for v in tiles if v not in held]
+        if missing:
+            raise ValueError(f"--tiles {_ints(tiles)}: tile {missing[0]} is not in the timeline of the selected "
+                             f"layers; allowed: {_ints(held)}")
+        keep &= np.isin(iv["tile"], list(tiles))
+    out = iv[keep]
+    if window_s is not None:
+        start, end = window_s
+        first = float(out["start_s"].min(initial=np.inf))
+        last = float(out["end_s"].max(initial=0.0))
+        inside = (out["end_s"] > start) & (out["start_s"] < end)
+        if not inside.any():
+            raise ValueError(f"--window {start:g}:{end:g}: no busy interval in that window; allowed: a window that "
+                             f"overlaps {first:g}:{last:g} (seconds)")
+        out = out[inside].copy()
+        out["start_s"] = np.maximum(out["start_s"], start)
+        out["end_s"] = np.minimum(out["end_s"], end)
+    return out
+
+
+def _ints(values) -> str:
+    return ",".join(str(v) for v in values) if values else "(none)"
+
+
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+
+def _seconds(text: str, option: str) -> float:
+    t = text.strip()
+    for suffix in sorted(_TIME_UNITS, key=len, reverse=True):
+        if t.endswith(suffix) and t[: -len(suffix)].strip():
+            number, factor = t[: -len(suffix)].strip(), _TIME_UNITS[suffix]
+            break
+    else:
+        number, factor = t, 1.0
+    try:
+        value = float(number) * factor
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{option}: {text!r} is not a time; allowed: a number ≥ 0 of seconds, optionally with a "
+                         "unit (s, ms, us, ns, ps), e.g. 0:2us")
+    return value
+
+
+def parse_window(text: str, option: str = "--window") -> tuple[float, float]:
+    """``"START:END"`` in seconds (``"0:2e-6"``, or with units: ``"0:2us"``, ``"1.5us:3us"``) as (start_s, end_s)."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ValueError(f"{option} {text!r}; allowed: START:END, e.g. 0:2e-6 or 0:2us")
+    start, end = (_seconds(p, f"{option} {text!r}") for p in parts)
+    if not end > start:
+        raise ValueError(f"{option} {text!r}: the end {end:g} s is not after the start {start:g} s; "
+                         "allowed: START < END")
+    return start, end
+
+
+def parse_indices(text: str, option: str) -> tuple[int, ...]:
+    """``"0,2,5-7"`` as (0, 2, 5, 6, 7): comma-separated integers ≥ 0 and inclusive ranges."""
+    out: list[int] = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition("-")
+        try:
+            lo = int(a)
+            hi = int(b) if sep else lo
+        except ValueError:
+            lo = hi = -1
+        if lo < 0 or hi < lo or hi - lo > 1 << 16:
+            raise ValueError(f"{option} {text!r}: {part.strip()!r} is not an index or range; allowed: integers ≥ 0 and "
+                             "ranges such as 0,2,5-7")
+        out.extend(range(lo, hi + 1))
+    return tuple(sorted(set(out)))

@@ -302,7 +302,7 @@ def test_plot_kinds_and_their_help_come_from_the_registry(base, tmp_path):
     assert list(option.type.choices) == list(plots.PLOTS)
     assert all(f"{name}: {kind.description}" in option.help for name, kind in plots.PLOTS.items())
     with pytest.raises(ValueError, match="^--kind 'heatmap' is unknown; allowed: energy, timeline, errors, accuracy, "
-                                         "confusion$"):
+                                         "confusion, latency$"):
         plots.plot(memsim.trace.open(base), "heatmap", tmp_path / "h.png")
     assert list(tmp_path.iterdir()) == []
 
