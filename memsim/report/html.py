@@ -89,8 +89,11 @@ def pct(value, digits: int = 2) -> str:
 
 
 def mean_std(mean, std, chips: int) -> str:
-    """'97.14 ± 0.35 % (3 chips)': an accuracy with its spread over chips."""
-    return f"{pct(mean)} ± {pct(std)[:-2]} % ({chips} chip{'s' if chips != 1 else ''})"
+    """'97.14 ± 0.35 % (3 chips)': an accuracy with its spread over chips; one chip has no spread to show:
+    '97.14 % (1 chip: no spread over chips)'."""
+    if chips == 1:
+        return f"{pct(mean)} (1 chip: no spread over chips)"
+    return f"{pct(mean)} ± {pct(std)[:-2]} % ({chips} chips)"
 
 
 def area(value_m2) -> str:

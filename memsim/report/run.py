@@ -20,8 +20,9 @@ from memsim.trace.report import flatten, summarize
 def headline(s: dict, summary_attr: dict) -> list[tuple[str, str, str]]:
     """The headline tiles of a run: (label, value, note)."""
     items = [
-        ("hardware accuracy", f"{pct(s['accuracy_hw'])}", f"± {pct(s['accuracy_hw_std'])} std over {s['chips']} "
-                                                          f"chip{'s' if s['chips'] != 1 else ''}"),
+        ("hardware accuracy", f"{pct(s['accuracy_hw'])}",
+         f"± {pct(s['accuracy_hw_std'])} std over {s['chips']} chips" if s["chips"] != 1
+         else "one chip: no spread over chips (--chips N)"),
         ("quantized (ideal) accuracy", pct(s["accuracy_quantized"]), f"float {pct(s['accuracy_float'])}"),
         ("energy per inference", si(s["energy_per_inference_j"], "J"), f"{si(s['energy_j'], 'J')} per chip run"),
         ("latency per inference", si(s["latency_s"], "s"), f"throughput {s['throughput_inf_per_s']:.4g} inferences/s"),

@@ -271,9 +271,12 @@ def timing_lines(s: dict) -> list[str]:
              f"throughput                {s['throughput_inf_per_s']:.4g} inferences/s{throughput_note}"]
     if "stages" in s:
         slowest = max(s["stages"], key=lambda st: st["period_s"], default=None)
+        tied = [st for st in s["stages"] if slowest is not None and st["period_s"] == slowest["period_s"]]
         lines.append("where time goes           layer  latency     period  vectors  input buffer  (per inference)")
         for st in s["stages"]:
-            mark = "  <- bottleneck" if st is slowest else ""
+            # every stage with the longest period sets the throughput: all are marked when they tie
+            mark = ("  <- bottleneck" + (f" (tied, {len(tied)} stages)" if len(tied) > 1 else "")) if st in tied \
+                else ""
             lat, per = si(st["latency_s"], "s"), si(st["period_s"], "s")
             extra = f"  {st['vectors']:>7}  {st['input_buffer_bits']:>8} bit" if "vectors" in st else ""
             lines.append(f"  {'':<22}  {st['layer']:>5}  {lat:>10}  {per:>10}{extra}{mark}")
