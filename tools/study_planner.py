@@ -138,7 +138,7 @@ def knob_table(rows: list[dict]) -> str:
 def figure(rows: list[dict]):
     """Per network: COPE ratio versus σ scale (filled marker: budget met at 95 % confidence on test)."""
     networks = sorted({r["network"] for r in rows})
-    fig, axes = new_figure(max(COLUMN_IN, min(PAGE_IN, COLUMN_IN * len(networks))), 3.0, ncols=len(networks))
+    fig, axes = new_figure(max(COLUMN_IN, min(PAGE_IN, COLUMN_IN * len(networks))), 3.4, ncols=len(networks))
     axes = np.atleast_1d(axes)
     for ax, network in zip(axes, networks, strict=True):
         for i, key in enumerate(sorted({(r["card"], r["encoding"]) for r in rows if r["network"] == network})):
@@ -154,7 +154,8 @@ def figure(rows: list[dict]):
         ax.set_ylabel("planned / conventional COPE")
         ax.set_ylim(0, max(6.0, 1.1 * max(r["cope_ratio"] for r in rows)))
         ax.set_title(f"{network}\n(filled: 1-point budget met at 95 % on test)")
-        ax.legend()
+    # one legend for both panels, below them, where it hides no line
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
 
 

@@ -15,7 +15,7 @@ def _tool():
 
 
 def test_bench_sweep_json(capsys):
-    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--json"])
+    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--chips", "4", "--chips-per-unit", "1", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["units"] == 16 and result["identical_tables"] is True
     assert result["parallel_efficiency"] > 0 and result["t1_s"] > 0 and result["t2_s"] > 0
@@ -28,6 +28,6 @@ def test_bench_sweep_refuses_fewer_than_16_units(capsys):
     import pytest
 
     with pytest.raises(SystemExit) as exc:
-        _tool().main(["--points", "2", "--chips", "4"])
+        _tool().main(["--points", "2", "--chips", "8", "--chips-per-unit", "2"])
     assert exc.value.code == 2
     assert "allowed: at least 16" in capsys.readouterr().err
