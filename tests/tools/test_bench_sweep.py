@@ -15,7 +15,8 @@ def _tool():
 
 
 def test_bench_sweep_json(capsys):
-    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--chips", "4", "--chips-per-unit", "1", "--json"])
+    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--chips", "4", "--chips-per-unit", "1",
+                  "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["units"] == 16 and result["identical_tables"] is True
     assert result["parallel_efficiency"] > 0 and result["t1_s"] > 0 and result["t2_s"] > 0
