@@ -241,11 +241,15 @@ def flatten(data: dict, prefix: str = "") -> dict[str, object]:
 def accuracy_lines(s: dict) -> list[str]:
     """The accuracy block shared by ``memsim simulate`` and ``memsim trace summary``."""
     pct = lambda v: show(v, "1", "pct")  # noqa: E731
+    # One chip has no spread over chips to show: no "± 0.00 %" that would read as a certainty.
+    hardware = (f"  hardware (one chip)     {pct(s['accuracy_hw'])}  (no spread over chips; --chips N gives mean ± std)"
+                if len(s.get("accuracy_hw_per_chip", ())) == 1 else
+                f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}")
     return [
         "accuracy",
         f"  float (software)        {pct(s['accuracy_float'])}",
         f"  quantized (ideal)       {pct(s['accuracy_quantized'])}",
-        f"  hardware (mean ± std)   {pct(s['accuracy_hw'])} ± {pct(s['accuracy_hw_std'])}",
+        hardware,
         f"  bit-exact outputs       {pct(s['bit_exact_rate'])}",
     ]
 

@@ -42,9 +42,13 @@ def test_simulate_table_prints_accuracy_energy_latency_cope(tmp_path, run_cli, m
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(["simulate", "--batch", "100"])
     assert code == 0, err
-    for text in ("hardware (mean ± std)", "energy per chip run", "adc", "latency per inference", "COPE", "GOP/J"):
+    for text in ("hardware (one chip)", "no spread over chips", "energy per chip run", "adc",
+                 "latency per inference", "COPE", "GOP/J"):
         assert text in out
+    assert "± 0.00 %" not in out  # one chip shows no spread it does not have
     assert (tmp_path / "memsim-trace.h5").is_file()
+    code, out, err = run_cli(["simulate", "--batch", "100", "--chips", "2", "--no-trace"])
+    assert code == 0 and "hardware (mean ± std)" in out and "no spread" not in out, err
 
 
 def test_devices_lists_the_cards(run_cli):
