@@ -1,22 +1,18 @@
 """tools/bench_sweep.py: parallel efficiency of a 16-unit sweep on 1 and 2 local workers, as JSON."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "bench_sweep.py"
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("bench_sweep", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import pytest
 
 
-def test_bench_sweep_json(capsys):
-    _tool().main(["--network", "digits-mlp", "--split", "calibration", "--chips", "4", "--chips-per-unit", "1",
-                  "--json"])
+@pytest.fixture(scope="module")
+def tool(load_tool):
+    return load_tool("bench_sweep")
+
+
+def test_bench_sweep_json(tool, capsys):
+    tool.main(["--network", "digits-mlp", "--split", "calibration", "--chips", "4", "--chips-per-unit", "1",
+               "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["units"] == 16 and result["identical_tables"] is True
     assert result["parallel_efficiency"] > 0 and result["t1_s"] > 0 and result["t2_s"] > 0
@@ -25,10 +21,8 @@ def test_bench_sweep_json(capsys):
     assert result["relative_efficiency"] == result["parallel_efficiency"] / result["cpu_parallel_efficiency"]
 
 
-def test_bench_sweep_refuses_fewer_than_16_units(capsys):
-    import pytest
-
+def test_bench_sweep_refuses_fewer_than_16_units(tool, capsys):
     with pytest.raises(SystemExit) as exc:
-        _tool().main(["--points", "2", "--chips", "8", "--chips-per-unit", "2"])
+        tool.main(["--points", "2", "--chips", "8", "--chips-per-unit", "2"])
     assert exc.value.code == 2
     assert "allowed: at least 16" in capsys.readouterr().err

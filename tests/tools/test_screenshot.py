@@ -1,25 +1,16 @@
 """tools/screenshot.py: the first screen of an HTML page in the system's headless Chromium (docs/report.png)."""
 
-import importlib.util
 import struct
-from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "screenshot.py"
+@pytest.fixture(scope="module")
+def tool(load_tool):
+    return load_tool("screenshot")
 
 
-def load():
-    """Load the script as a module from its path (tools/ is not a package; no sys.path edits)."""
-    spec = importlib.util.spec_from_file_location("screenshot", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_screenshot_writes_the_first_screen_and_reports_console_errors(tmp_path, capsys):
+def test_screenshot_writes_the_first_screen_and_reports_console_errors(tool, tmp_path, capsys):
     pytest.importorskip("playwright.sync_api", reason="the playwright package (test extra) is missing")
-    tool = load()
     if tool.chromium_path() is None:
         pytest.skip("no system Chromium (apt-get install chromium, or set MEMSIM_CHROMIUM)")
     good = tmp_path / "good.html"
@@ -34,8 +25,7 @@ def test_screenshot_writes_the_first_screen_and_reports_console_errors(tmp_path,
     assert "no_such_function" in capsys.readouterr().err
 
 
-def test_screenshot_without_chromium_says_so(tmp_path, monkeypatch, capsys):
-    tool = load()
+def test_screenshot_without_chromium_says_so(tool, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MEMSIM_CHROMIUM", str(tmp_path / "no-such-browser"))
     assert tool.main([str(tmp_path / "x.html"), "-o", str(tmp_path / "x.png")]) == 2
     assert "no system Chromium" in capsys.readouterr().err

@@ -1,21 +1,14 @@
 """tools/study_planner.py: conventional against planned, split into accuracy × energy gain and by knob."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "study_planner.py"
 
 
 @pytest.fixture(scope="module")
-def tool():
-    """Load the script as a module from its path (tools/ is not a package; no sys.path edits)."""
-    spec = importlib.util.spec_from_file_location("study_planner", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("study_planner")
 
 
 def test_one_configuration_decomposes_the_ratio(tool, tmp_path, capsys):

@@ -1,25 +1,18 @@
 """tools/sweep_sigma.py: accuracy, energy and COPE versus σ, as a table, JSON and a PNG."""
 
-import importlib.util
 import json
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memsim.workload.datasets import builtin_dataset
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "sweep_sigma.py"
 
 
 @pytest.fixture(scope="module")
-def tool():
-    """Load the script as a module from its path (tools/ is not a package; no sys.path edits)."""
-    spec = importlib.util.spec_from_file_location("sweep_sigma", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("sweep_sigma")
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,17 @@
 """tools/train_digits_cnn.py: the numpy CNN trainer's exact gradients, its agreement with memsim's float network,
 and a short training run that writes a loadable, reproducible network."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memsim.workload.network import load_network
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "train_digits_cnn.py"
 
 
 @pytest.fixture(scope="module")
-def tool():
-    """Load the script as a module from its path (tools/ is not a package; no sys.path edits)."""
-    spec = importlib.util.spec_from_file_location("train_digits_cnn", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("train_digits_cnn")
 
 
 def small_model(tool):
