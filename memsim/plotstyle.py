@@ -70,6 +70,19 @@ def component_color(component: str) -> str:
     return NEUTRAL
 
 
+def stacked_by_component(ax, x, value_of, width: float) -> None:
+    """Bars at ``x`` stacked by component kind, in the order and colours of ``COMPONENTS``: ``value_of(kind)``
+    gives that kind's heights (one per bar); a kind of zero height everywhere is left out, legend included."""
+    import numpy as np
+
+    bottom = np.zeros(len(x))
+    for comp in COMPONENTS:
+        values = np.asarray(value_of(comp), dtype=np.float64)
+        if values.any():
+            ax.bar(x, values, width, bottom=bottom, color=component_color(comp), label=comp)
+            bottom += values
+
+
 class MissingMatplotlib(ImportError):
     """matplotlib (the ``plot`` extra) is not installed."""
 

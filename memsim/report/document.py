@@ -19,7 +19,7 @@ from memsim.report.html import Raw, figure, page, section, table
 from memsim.report.run import run_sections
 from memsim.report.sweep import sweep_sections
 from memsim.trace.reader import DEFAULT_MAX_BYTES, open_trace
-from memsim.trace.report import HEADLINE, compare, show
+from memsim.trace.report import compare, compare_rows
 
 SUFFIXES = (".html", ".htm")
 
@@ -40,8 +40,7 @@ def _label(path: Path, paths: list[Path]) -> str:
 
 
 def _comparison_figure(summaries: list[dict], labels: list[str]):
-    from memsim.ledger import COMPONENTS
-    from memsim.plotstyle import PAGE_IN, PALETTE, component_color, scale, styled
+    from memsim.plotstyle import PAGE_IN, PALETTE, scale, stacked_by_component, styled
     from memsim.trace.plots import new_figure
 
     with styled():
@@ -61,13 +60,8 @@ def _comparison_figure(summaries: list[dict], labels: list[str]):
         left.set_title("accuracy")
         left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2)
         div, unit = scale(max(s["energy_per_inference_j"] for s in summaries), "J")
-        bottom = np.zeros(len(summaries))
-        for comp in COMPONENTS:
-            values = np.array([s["energy_by_component_j"].get(comp, 0.0) / max(s["inferences"], 1)
-                               for s in summaries]) / div
-            if values.any():
-                right.bar(x, values, 0.6, bottom=bottom, color=component_color(comp), label=comp)
-                bottom += values
+        stacked_by_component(right, x, lambda comp: [s["energy_by_component_j"].get(comp, 0.0)
+                                                      / max(s["inferences"], 1) / div for s in summaries], 0.6)
         right.set_xticks(x, labels, rotation=15 if len(labels) > 3 else 0)
         right.set_xlabel("run")
         right.set_ylabel(f"energy per inference ({unit})")
@@ -79,16 +73,7 @@ def _comparison_figure(summaries: list[dict], labels: list[str]):
 
 def _comparison(summaries: list[dict], labels: list[str]) -> str:
     cmp = compare(summaries)
-    styles = {key: style for key, _, _, style in HEADLINE}
-    header = ["figure", labels[0]]
-    for name in labels[1:]:
-        header += [name, f"÷ {labels[0]}"]
-    rows = []
-    for f in cmp["figures"]:
-        row = [f["label"], show(f["values"][0], f["unit"], styles[f["figure"]])]
-        for v, r in zip(f["values"][1:], f["ratios"][1:], strict=True):
-            row += [show(v, f["unit"], styles[f["figure"]]), "-" if r is None else f"{r:.3f}"]
-        rows.append(row)
+    header, rows = compare_rows(cmp, labels)
     body = table(header, rows, numeric=set(range(1, len(header))))
     if cmp["config_differences"]:
         diff = [[k, *[Raw(f"<code>{v}</code>") if v is not None else "-" for v in values]]

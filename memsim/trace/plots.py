@@ -35,6 +35,7 @@ from memsim.plotstyle import (  # noqa: F401 - MissingMatplotlib: callers catch 
     MissingMatplotlib,
     component_color,
     scale,
+    stacked_by_component,
     styled,
 )
 from memsim.trace.reader import Trace
@@ -119,13 +120,8 @@ def energy_figure(trace: Trace):
     split = energy_by_component_layer(trace)
     layers = [r["layer"] for r in s["energy_by_layer"]]
     div, unit = scale(max((r["energy_j"] for r in s["energy_by_layer"]), default=0.0), "J")
-    bottom = np.zeros(len(layers))
-    for comp in COMPONENTS:
-        values = np.array([split.get((layer, comp), 0.0) for layer in layers]) / div
-        if values.any():
-            right.bar([str(layer) for layer in layers], values, bottom=bottom, color=component_color(comp),
-                      label=comp, width=0.7)
-            bottom += values
+    stacked_by_component(right, [str(layer) for layer in layers],
+                         lambda comp: [split.get((layer, comp), 0.0) / div for layer in layers], 0.7)
     right.set_xlabel("layer (index)")
     right.set_ylabel(f"energy per chip run ({unit})")
     right.set_title("by layer, stacked by component")

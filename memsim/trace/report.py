@@ -414,9 +414,9 @@ def compare(summaries: list[dict]) -> dict:
     return {"traces": [s["trace"] for s in summaries], "figures": figures, "config_differences": differences}
 
 
-def compare_text(cmp: dict) -> str:
-    """Table: one row per figure; per trace its value, and for every trace after the first its ratio."""
-    names = [_label(t, cmp["traces"]) for t in cmp["traces"]]
+def compare_rows(cmp: dict, names: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The comparison as a header and rows of strings: one row per figure; per run (titled by ``names``) its
+    value, and for every run after the first its ratio to the first. Shared by the text table and the report."""
     header = ["figure", names[0]]
     for name in names[1:]:
         header += [name, f"÷ {names[0]}"]
@@ -427,6 +427,13 @@ def compare_text(cmp: dict) -> str:
         for v, r in zip(f["values"][1:], f["ratios"][1:], strict=True):
             row += [show(v, f["unit"], styles[f["figure"]]), "-" if r is None else f"{r:.3f}"]
         rows.append(row)
+    return header, rows
+
+
+def compare_text(cmp: dict) -> str:
+    """Table: one row per figure; per trace its value, and for every trace after the first its ratio."""
+    names = [_label(t, cmp["traces"]) for t in cmp["traces"]]
+    header, rows = compare_rows(cmp, names)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(r):
